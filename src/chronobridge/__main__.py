@@ -1,0 +1,3 @@
+from chronobridge.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""Assemble the emulator: state, seed, routes of every feature, stats, background tasks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chronobridge.catalog import CATALOG
+from chronobridge.emulator import (
+    _control,
+    _directory,
+    _iframes,
+    _oauth,
+    _persist,
+    _rest,
+    _seed,
+    _webhooks,
+)
+from chronobridge.emulator._clock import Clock
+from chronobridge.emulator._config import EmulatorConfig
+from chronobridge.emulator._records import RecordStore
+from chronobridge.emulator._state import EmulatorState
+
+
+class Feature(Protocol):
+    def routes(self, state: EmulatorState) -> list[BaseRoute]: ...
+
+    def background(self, state: EmulatorState) -> list[Callable[[], Coroutine[Any, Any, None]]]: ...
+
+
+# Order matters for routing: literal paths (/_emulator, /o) before the catalog's /api routes.
+FEATURES: tuple[Feature, ...] = (_control, _oauth, _directory, _webhooks, _iframes, _rest)
+
+
+def build_state(config: EmulatorConfig, *, clock: Clock | None = None) -> EmulatorState:
+    clock = clock or Clock()
+    state = EmulatorState(
+        config=config, clock=clock, records=RecordStore(clock, id_base=_seed.id_base)
+    )
+    if not _persist.load(state):
+        _seed.seed(state)
+    return state
+
+
+def create_app(
+    config: EmulatorConfig | None = None, *, state: EmulatorState | None = None
+) -> Starlette:
+    state = state or build_state(config or EmulatorConfig())
+    routes = [route for feature in FEATURES for route in feature.routes(state)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with _background(state):
+            yield
+        _persist.save(state)
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.emulator = state
+    app.add_middleware(_StatsMiddleware, state=state)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _background(state: EmulatorState) -> AsyncIterator[None]:
+    import asyncio
+
+    tasks = [
+        asyncio.create_task(job()) for feature in FEATURES for job in feature.background(state)
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class _StatsMiddleware:
+    """Counts every request per application, per catalog path and per status."""
+
+    def __init__(self, app: ASGIApp, *, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope["path"]
+            if not path.startswith("/_emulator"):
+                op = CATALOG.find(scope["method"], path)
+                client_id = scope.get("state", {}).get("client_id")
+                self.state.stats.record(
+                    client_id=client_id, path=op.path if op else path, status=status
+                )
