@@ -49,20 +49,23 @@ def test_overlay_adds_iframe_integration_and_current_user() -> None:
     assert CATALOG.find("POST", "/api/iframe_integration") is not None
     assert CATALOG.find("DELETE", "/api/iframe_integration") is not None
     current = CATALOG.find("GET", "/api/users/current")
-    assert current is not None and current.success_status == 302
+    assert current is not None
+    assert current.success_status == 302
     assert CATALOG.find("GET", "/api/users/17").name == "users_read"
 
 
 def test_lists_use_results_envelope_and_page_limits() -> None:
     patients = CATALOG.operation("patients_list")
-    assert patients.paginated and patients.page_size_max == 250
+    assert patients.paginated
+    assert patients.page_size_max == 250
     schema = CATALOG.schemas["Patient"]
     assert "primary_insurance" in schema["x-verbose-required"]
     appointments = CATALOG.operation("appointments_list")
     assert appointments.required_one_of == ("since", "occurred_since", "date", "date_range")
     assert appointments.verbose_page_size_max == 25
     batch = CATALOG.operation("patients_list_create")
-    assert batch.kind is Kind.BATCH_SUBMIT and batch.page_size_max == 1000
+    assert batch.kind is Kind.BATCH_SUBMIT
+    assert batch.page_size_max == 1000
     cnfv = CATALOG.operation("clinical_note_field_values_list_create")
     assert cnfv.page_size_max == 20000
 

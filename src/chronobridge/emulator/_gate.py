@@ -15,7 +15,7 @@ from chronobridge.emulator._state import App, EmulatorState, Principal
 
 # A header value, not a secret.
 INVALID_TOKEN_HEADER = (
-    'Bearer error="invalid_token",error_description="The access token is invalid."'  # noqa: E501, S105
+    'Bearer error="invalid_token",error_description="The access token is invalid."'  # noqa: S105
 )
 
 
