@@ -126,3 +126,18 @@ def test_the_27_webhook_events_point_at_catalog_resources() -> None:
         assert event.resource in CATALOG.resources
     assert CATALOG.event("PATIENT_FLAG_MODIFY") is CATALOG.event("PATIENT_FLAG_CMODIFY")
     assert CATALOG.event("NOPE") is None
+
+
+def test_every_operation_is_an_action_with_a_valid_input_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    actions = CATALOG.actions()
+    assert len(actions) == len(CATALOG)
+    for action in actions:
+        Draft202012Validator.check_schema(action["input_schema"])
+    create = next(a for a in actions if a["name"] == "patients_create")
+    body = create["input_schema"]["properties"]["body"]
+    assert set(body["required"]) == {"gender", "doctor"}
+    assert "id" not in body["properties"]  # read-only fields are not inputs
+    read = next(a for a in actions if a["name"] == "patients_read")
+    assert read["input_schema"]["required"] == ["path"]

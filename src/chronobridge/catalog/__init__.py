@@ -13,6 +13,7 @@ from functools import cached_property
 from importlib import resources as _files
 from typing import Any
 
+from chronobridge.catalog._actions import action_spec
 from chronobridge.catalog._events import PING, WEBHOOK_EVENTS
 from chronobridge.catalog._generated import OPERATIONS
 from chronobridge.catalog._model import (
@@ -151,6 +152,10 @@ class Catalog:
         if not schema_name:
             return ()
         return tuple(self.schemas.get(schema_name, {}).get("required") or ())
+
+    def actions(self) -> list[dict[str, Any]]:
+        """Every operation as an action (name, resource, method, path, scopes, input schema)."""
+        return [action_spec(op, self.schemas) for op in self.operations]
 
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations)
