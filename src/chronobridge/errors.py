@@ -2,6 +2,7 @@
 
     HubError
     ├── ConfigError                 (fatal)      settings or key file wrong
+    ├── InvalidRequest              (fatal)      a call breaks a rule the catalog knows; not sent
     ├── TransportError              (retriable)  DrChrono unreachable, timeout, connection reset
     ├── ApiError                                 DrChrono answered with an error status
     │   ├── Unauthorized            (fatal)      401: token invalid, expired or revoked
@@ -12,6 +13,7 @@
     │   ├── Conflict                (skippable)  409: appointment overlap, locked note, duplicate
     │   ├── RateLimited             (retriable)  429: parked until DrChrono's named time
     │   ├── ServerError             (retriable)  5xx
+    │   │   └── BatchFailed         (retriable)  an async batch ended Failed, Error or Canceled
     │   └── UnexpectedResponse      (fatal)      anything else (3xx, bad JSON)
     ├── OAuthError                               the authorization server refused
     │   ├── InvalidClient           (fatal)      wrong client id or secret
@@ -70,6 +72,12 @@ class ConfigError(HubError, Fatal):
     """The configuration is incomplete or wrong."""
 
     hint = "Check the settings and environment variables (chronobridge --help)."
+
+
+class InvalidRequest(HubError, Fatal):
+    """The call breaks a rule of DrChrono's API that the catalog knows; nothing was sent."""
+
+    hint = "Fix the call as the message says; chronobridge actions list shows each operation."
 
 
 class TransportError(HubError, Retriable):
@@ -165,6 +173,12 @@ class ServerError(ApiError, Retriable):
     """DrChrono failed to answer (5xx)."""
 
     hint = "DrChrono is having trouble; the request is retried later."
+
+
+class BatchFailed(ServerError):
+    """DrChrono could not complete an async batch request."""
+
+    hint = "Submit the batch again later; DrChrono's batch worker failed or cancelled it."
 
 
 class UnexpectedResponse(ApiError, Fatal):
