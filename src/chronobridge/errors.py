@@ -23,6 +23,7 @@
     ├── NeedsReconnect              (fatal)      the connection must be authorized again
     ├── BudgetExhausted             (retriable)  the app's hourly call budget is spent
     ├── MappingError                (skippable)  a record did not fit the field mapping
+    ├── MappingFileInvalid          (fatal)      a mapping file breaks the format (a ConfigError)
     └── WebhookRejected             (fatal)      a delivery failed verification or validation
 
 Classification is by mixin (`Retriable`, `Fatal`, `Skippable`), separate from the domain type.
@@ -250,6 +251,34 @@ class MappingError(HubError, Skippable):
     """A record did not fit the field mapping."""
 
     hint = "Fix the mapping, then run chronobridge errors retry."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        model: str = "",
+        field: str = "",
+        rule: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.model = model
+        self.field = field
+        self.rule = rule
+        super().__init__(message, hint=hint)
+
+
+class MappingFileInvalid(ConfigError):
+    """The mapping file is not valid."""
+
+    hint = "Fix the mapping file where the message says, then load it again."
+
+    def __init__(self, reason: str, *, origin: str = "", line: int = 0, where: str = "") -> None:
+        self.reason = reason
+        self.origin = origin or "mapping file"
+        self.line = line
+        self.where = where
+        at = f"{self.origin}, line {line}" if line else self.origin
+        super().__init__(f"{at}: {where}: {reason}" if where else f"{at}: {reason}")
 
 
 class WebhookRejected(HubError, Fatal):
