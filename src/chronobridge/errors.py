@@ -2,6 +2,7 @@
 
     HubError
     ├── ConfigError                 (fatal)      settings or key file wrong
+    ├── DecryptionFailed            (fatal)      a stored secret was altered or its key is gone
     ├── InvalidRequest              (fatal)      a call breaks a rule the catalog knows; not sent
     ├── TransportError              (retriable)  DrChrono unreachable, timeout, connection reset
     ├── ApiError                                 DrChrono answered with an error status
@@ -79,6 +80,16 @@ class InvalidRequest(HubError, Fatal):
     """The call breaks a rule of DrChrono's API that the catalog knows; nothing was sent."""
 
     hint = "Fix the call as the message says; chronobridge actions list shows each operation."
+
+
+class DecryptionFailed(HubError, Fatal):
+    """A stored secret could not be decrypted: it was altered, moved to another row, or
+    encrypted with a key that is no longer configured."""
+
+    hint = (
+        "Restore the old key (CHRONOBRIDGE_ENCRYPTION_KEYS or the key file) next to the new one;"
+        " if none is missing, the database was tampered with."
+    )
 
 
 class TransportError(HubError, Retriable):
