@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chronobridge.catalog import CATALOG
 from chronobridge.emulator import (
+    _churn,
     _control,
     _directory,
     _iframes,
@@ -34,7 +35,7 @@ class Feature(Protocol):
 
 
 # Order matters for routing: literal paths (/_emulator, /o) before the catalog's /api routes.
-FEATURES: tuple[Feature, ...] = (_control, _oauth, _directory, _webhooks, _iframes, _rest)
+FEATURES: tuple[Feature, ...] = (_control, _oauth, _directory, _webhooks, _iframes, _churn, _rest)
 
 
 def build_state(config: EmulatorConfig, *, clock: Clock | None = None) -> EmulatorState:
@@ -42,6 +43,12 @@ def build_state(config: EmulatorConfig, *, clock: Clock | None = None) -> Emulat
     state = EmulatorState(
         config=config, clock=clock, records=RecordStore(clock, id_base=_seed.id_base)
     )
+    # Features whose extensions a state file restores (webhooks, OAuth families) create them
+    # first, so `_persist.load` finds objects with `restore()`.
+    for feature in FEATURES:
+        install = getattr(feature, "install", None)
+        if install is not None:
+            install(state)
     if not _persist.load(state):
         _seed.seed(state)
     return state
