@@ -4,9 +4,14 @@ DrChrono answers 400 with Django REST framework bodies: `{"field": ["message", .
 objects for nested serializers, a list of such dicts for a bulk create, or a bare list of
 messages (add_exam_room). DRF messages embed the rejected value (`'"Xyz" is not a valid
 choice.'`, `'Invalid pk "5" - object does not exist.'`, Django's `'“abc” value must be an
-integer.'`), and a value may be a patient's name. So every message is redacted: quoted text,
-anything we sent ourselves, e-mail addresses, dates and phone-like or long digit runs. Field
-names must look like identifiers, or they are replaced too. Pure: stdlib only.
+integer.'`), and a value may be a patient's name or a token. So every message is redacted:
+quoted text, anything we sent ourselves, e-mail addresses, then every word that holds a digit,
+an upper-case letter (unless it is a common word of DRF's and DrChrono's messages) or is longer
+than any English word. What is left reads like "<redacted> is not a valid choice." Field names
+must look like identifiers, or they are replaced too. Pure: stdlib only.
+
+A name typed all in lower case inside an unquoted message that we did not send would survive;
+DRF quotes the values it echoes, so that takes a DrChrono-specific message doing otherwise.
 """
 
 from __future__ import annotations
@@ -30,8 +35,25 @@ _PATTERNS = (
     re.compile(r"(?<![A-Za-z])'[^']*'"),  # single quotes, not apostrophes in words
     re.compile(r"[^\s@]+@[^\s@]+"),  # e-mail addresses
     re.compile(r"\d[\d\s().+/:-]{4,}\d"),  # dates, times, phone numbers, SSNs
-    re.compile(r"\d{5,}"),  # long digit runs (MRNs, phone numbers without separators)
 )
+_WORD = re.compile(r"\S+")
+_RUNS = re.compile(re.escape(REDACTED) + r"(?:\s*" + re.escape(REDACTED) + ")+")
+_EDGES = ".,;:!?()[]{}\"'"
+MAX_WORD = 24
+# Capitalised words that DRF's and DrChrono's own messages start with or contain.
+# fmt: off
+SAFE_WORDS = frozenset({
+    "a", "an", "the", "this", "that", "these", "no", "not", "only", "one", "none", "null", "true",
+    "false", "it", "is", "are", "was", "be", "may", "must", "should", "cannot", "unable",
+    "please", "try", "again", "later", "submit", "resubmit", "contact", "support", "request",
+    "error", "failed", "batch", "uuid", "api", "json", "drchrono", "ensure", "enter", "expected",
+    "incorrect", "invalid", "select", "use", "value", "date", "datetime", "time", "field",
+    "fields", "required", "object", "format", "yyyy-mm-dd", "iso", "utc", "page", "id", "pk",
+    "permission", "method", "allowed", "authentication", "credentials", "duplicate", "scheduled",
+    "office", "exam", "room", "appointment", "appointments", "patient", "patients", "doctor",
+    "user", "you", "your", "there",
+})
+# fmt: on
 
 
 def redact_message(text: str, *, sent: Iterable[str] = ()) -> str:
@@ -42,7 +64,8 @@ def redact_message(text: str, *, sent: Iterable[str] = ()) -> str:
             text = _whole(value).sub(REDACTED, text)
     for pattern in _PATTERNS:
         text = pattern.sub(REDACTED, text)
-    return text[:MAX_MESSAGE]
+    text = _WORD.sub(_safe_word, text)
+    return _RUNS.sub(REDACTED, text)[:MAX_MESSAGE]
 
 
 def validation_fields(body: object, *, sent: Iterable[str] = ()) -> dict[str, list[str]]:
@@ -99,6 +122,17 @@ def _strings(payload: object, found: set[str], depth: int) -> None:
     elif isinstance(payload, list | tuple):
         for item in payload:
             _strings(item, found, depth + 1)
+
+
+def _safe_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    core = word.strip(_EDGES)
+    if not core or REDACTED in core:
+        return word
+    risky = len(core) > MAX_WORD or any(c.isdigit() for c in core)
+    if risky or (core.lower() != core and core.lower() not in SAFE_WORDS):
+        return word.replace(core, REDACTED)
+    return word
 
 
 def _whole(value: str) -> re.Pattern[str]:
