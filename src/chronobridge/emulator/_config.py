@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 DEFAULT_CLIENT_ID = "demo-client-id"
-DEFAULT_CLIENT_SECRET = "demo-client-secret"  # noqa: S105 - the documented demo credential
+# At least 32 bytes: PyJWT warns about shorter HS256 keys (the iframe JWT is signed with it).
+DEFAULT_CLIENT_SECRET = "demo-client-secret-not-for-production"  # noqa: S105 - documented demo
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8600/oauth/callback"
 
 SignatureMode = Literal["secret", "hmac"]

@@ -58,10 +58,12 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
     install(state)
 
     async def authorize_page(request: Request) -> Response:
+        _attribute(state, request, request.query_params.get("client_id"))
         return await authorize(state, dict(request.query_params), decision=None)
 
     async def authorize_post(request: Request) -> Response:
         form = await _form(request)
+        _attribute(state, request, form.get("client_id"))
         return await authorize(state, form, decision=form.get("allow", ""))
 
     async def token(request: Request) -> Response:
@@ -80,6 +82,12 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
 def background(state: EmulatorState) -> list[Callable[[], Coroutine[Any, Any, None]]]:
     return []
+
+
+def _attribute(state: EmulatorState, request: Request, client_id: str | None) -> None:
+    """Count the request for its application in /_emulator/stats."""
+    if client_id in state.apps:
+        request.state.client_id = client_id
 
 
 # --- /o/authorize/ ----------------------------------------------------------------------------

@@ -8,10 +8,12 @@ locking a clinical note, attaching or editing a patient flag, and any change to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from chronobridge.catalog import CATALOG
 from chronobridge.emulator._records import Change, Record, RecordStore
+from chronobridge.emulator._state import EmulatorState
 
 FLAG_FIELD = "patient_flags_attached"
 FLAG_CREATE = "PATIENT_FLAG_CREATE"
@@ -86,3 +88,24 @@ def _task_note(change: Change, records: RecordStore) -> list[Fired]:
     if task is None:
         return []
     return [Fired(event="TASK_MODIFY", resource="tasks", id=task_id, record=task)]
+
+
+def render_object(
+    state: EmulatorState, resource: str, record_id: int, record: Record
+) -> dict[str, Any]:
+    """The REST serializer when `_rest` has registered one (`extensions["serializer"]`, called
+    with the resource name and the record); otherwise the stored fields with UTC timestamps."""
+    serializer = state.extensions.get("serializer")
+    if callable(serializer):
+        rendered: dict[str, Any] = serializer(resource, record)
+        return rendered
+    meta = state.records.meta(resource, record_id)
+    stamps = {"created_at": meta.created, "updated_at": meta.updated} if meta else {}
+    out = {**{k: _naive(v) for k, v in stamps.items()}, **record}
+    if resource in CATALOG.resources and CATALOG.resource(resource).id_type == "string":
+        out["id"] = str(record_id)  # appointment ids are JSON strings (facts §8)
+    return {k: v for k, v in out.items() if not k.startswith("_")}
+
+
+def _naive(when: datetime) -> str:
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")

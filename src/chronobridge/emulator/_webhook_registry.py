@@ -16,13 +16,13 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chronobridge.catalog import PING
-from chronobridge.emulator._records import Change, Record
+from chronobridge.emulator._records import Change
 from chronobridge.emulator._state import EmulatorState
-from chronobridge.emulator._webhook_events import Fired, events_for
+from chronobridge.emulator._webhook_events import Fired, events_for, render_object
 
 RETRY_AFTER = (timedelta(hours=1), timedelta(hours=3), timedelta(hours=7))
 MAX_LOG = 5000
@@ -223,7 +223,7 @@ class WebhookRegistry:
         )
 
     def _delivery(self, registration: Registration, item: Fired, at: datetime) -> Delivery:
-        body = self._serialize(item.resource, item.id, item.record)
+        body = render_object(self.state, item.resource, item.id, item.record)
         return self._new(registration, item.event, item.resource, item.id, body, at)
 
     def _new(
@@ -253,16 +253,6 @@ class WebhookRegistry:
                 self.deliveries.popitem(last=False)
             self.outbox.append((delivery.id, "original"))
         self.wake()
-
-    def _serialize(self, resource: str, record_id: int, record: Record) -> dict[str, Any]:
-        """The REST serializer when `_rest` has registered one; otherwise the stored fields."""
-        serializer = self.state.extensions.get("serializer")
-        if callable(serializer):
-            rendered: dict[str, Any] = serializer(resource, record)
-            return rendered
-        meta = self.state.records.meta(resource, record_id)
-        stamps = {"created_at": meta.created, "updated_at": meta.updated} if meta else {}
-        return {**{k: _naive(v) for k, v in stamps.items()}, **record}
 
     # --- queries and persistence --------------------------------------------------------------
 
@@ -295,7 +285,3 @@ class WebhookRegistry:
                 timeout=float(saved.get("timeout", 5.0)),
             )
             self.registrations[registration.client_id] = registration
-
-
-def _naive(when: datetime) -> str:
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
