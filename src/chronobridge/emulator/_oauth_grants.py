@@ -55,8 +55,8 @@ class OAuthBook:
         return count
 
     def snapshot(self) -> dict[str, Any]:
+        # auto_approve is not kept: it follows the flags of each run.
         return {
-            "auto_approve": self.auto_approve,
             "family_of": self.family_of,
             "rotated": self.rotated,
             "code_family": self.code_family,
@@ -64,7 +64,6 @@ class OAuthBook:
         }
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.auto_approve = data.get("auto_approve")
         self.family_of = {k: int(v) for k, v in data.get("family_of", {}).items()}
         self.rotated = {k: int(v) for k, v in data.get("rotated", {}).items()}
         self.code_family = {k: int(v) for k, v in data.get("code_family", {}).items()}

@@ -268,6 +268,10 @@ class WebhookRegistry:
         }
 
     def restore(self, data: dict[str, Any]) -> None:
+        """Registrations from a state file; a `--webhook-url` given this run wins if it differs."""
+        flagged = {
+            c: self.registrations[c] for c in self.startup_pending if c in self.registrations
+        }
         self.next_id = int(data.get("next_id", 1))
         self.registrations = {}
         for saved in data.get("registrations", []):
@@ -285,3 +289,9 @@ class WebhookRegistry:
                 timeout=float(saved.get("timeout", 5.0)),
             )
             self.registrations[registration.client_id] = registration
+        for client_id, registration in flagged.items():
+            kept = self.registrations.get(client_id)
+            if kept is None or (kept.url, kept.secret) != (registration.url, registration.secret):
+                self.registrations[client_id] = registration
+            elif kept.verified:
+                self.startup_pending.discard(client_id)
