@@ -31,14 +31,15 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         record = _record(state, "patients", request.path_params["patient_id"])
         if record is None:
             return error_page("Not found", "There is no such patient.", status_code=404)
-        return _page(state, request, "patient_iframe_url", record, {"patient_id": record["id"]})
+        claims = {"patient_id": record["id"]}
+        return _page(state, request, ("patients", "patient_iframe_url"), record, claims)
 
     async def clinical_note(request: Request) -> Response:
         record = _record(state, "appointments", request.path_params["appointment_id"])
         if record is None:
             return error_page("Not found", "There is no such appointment.", status_code=404)
         claims = {"patient_id": record.get("patient"), "appointment_id": int(record["id"])}
-        return _page(state, request, "clinical_note_iframe_url", record, claims)
+        return _page(state, request, ("appointments", "clinical_note_iframe_url"), record, claims)
 
     return [
         Route("/iframes/patient/{patient_id}", patient, methods=["GET"]),
@@ -64,13 +65,14 @@ def iframe_src(state: EmulatorState, app: App, url: str, claims: dict[str, Any])
 def _page(
     state: EmulatorState,
     request: Request,
-    url_field: str,
+    kind: tuple[str, str],
     record: dict[str, Any],
     claims: dict[str, Any],
 ) -> Response:
+    resource, url_field = kind
     doctor = _doctor_user(state, request, record)
-    if doctor is None:
-        return error_page("Not found", "There is no such doctor.", status_code=404)
+    if doctor is None or not _same_practice(state, resource, int(record["id"]), doctor):
+        return error_page("Not found", "There is no such record here.", status_code=404)
     base = {"doctor_id": doctor.doctor, **claims, "practice_id": doctor.practice_group}
     frames = [
         {
@@ -83,9 +85,14 @@ def _page(
     ]
     if request.query_params.get("format") == "json":
         return JSONResponse({"frames": frames})
-    kind = "Patient chart" if url_field == "patient_iframe_url" else "Clinical note"
+    title = "Patient chart" if resource == "patients" else "Clinical note"
     facts = [(key.replace("_", " "), value) for key, value in base.items()]
-    return render("iframes.html", title=kind, facts=facts, frames=frames)
+    return render("iframes.html", title=title, facts=facts, frames=frames)
+
+
+def _same_practice(state: EmulatorState, resource: str, record_id: int, viewer: User) -> bool:
+    meta = state.records.meta(resource, record_id)
+    return meta is not None and meta.practice == viewer.practice_group
 
 
 def _registered_apps(state: EmulatorState, doctor: User, url_field: str) -> list[App]:

@@ -7,6 +7,7 @@ locking a clinical note, attaching or editing a patient flag, and any change to 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,8 +98,10 @@ def render_object(
     with the resource name and the record); otherwise the stored fields with UTC timestamps."""
     serializer = state.extensions.get("serializer")
     if callable(serializer):
-        rendered: dict[str, Any] = serializer(resource, record)
-        return rendered
+        # A webhook body must never fail the REST call that changed the record.
+        with contextlib.suppress(Exception):
+            rendered: dict[str, Any] = serializer(resource, record)
+            return rendered
     meta = state.records.meta(resource, record_id)
     stamps = {"created_at": meta.created, "updated_at": meta.updated} if meta else {}
     out = {**{k: _naive(v) for k, v in stamps.items()}, **record}

@@ -76,3 +76,7 @@ async def test_only_apps_registered_for_that_doctor_are_embedded() -> None:
         assert 'id="no-iframes"' in page.text
         missing = await emu.client.get("/iframes/patient/1", params={"doctor": "doctor1"})
         assert missing.status_code == 404
+        elsewhere = await emu.client.get(
+            f"/iframes/patient/{patient}", params={"doctor": "outsider1"}
+        )
+        assert elsewhere.status_code == 404

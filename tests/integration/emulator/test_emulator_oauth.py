@@ -279,3 +279,16 @@ async def test_control_token_shortcut_and_runtime_auto_approve() -> None:
             "response_type": "code",
         }
         assert "code" in code_from(await emu.client.get("/o/authorize/", params=params))
+
+
+async def test_granted_scopes_are_enforced_by_the_api() -> None:
+    async with emulator() as emu:
+        narrow = await authorize(emu.client, scope="user:read")
+        me = await emu.client.get("/api/users/current", headers=bearer(narrow))
+        assert me.status_code == 302
+        patients = await emu.client.get("/api/patients", headers=bearer(narrow))
+        assert patients.status_code == 403
+        wide = await authorize(emu.client, username="doctor2", scope="patients:read")
+        assert (await emu.client.get("/api/patients", headers=bearer(wide))).status_code == 200
+        write = await emu.client.post("/api/patients", headers=bearer(wide), json={})
+        assert write.status_code == 403
