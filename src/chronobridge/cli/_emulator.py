@@ -152,9 +152,11 @@ class _Server(uvicorn.Server):
 
 def _check(config: EmulatorConfig) -> None:
     if config.webhook_url and not config.webhook_secret:
-        raise typer.BadParameter("--webhook-url needs --webhook-secret", param_hint="webhook")
+        raise typer.BadParameter("--webhook-url needs --webhook-secret", param_hint="--webhook-url")
     if config.auto_approve and not _known_user(config.auto_approve):
-        raise typer.BadParameter(f"no seeded user {config.auto_approve!r}", param_hint="auto")
+        raise typer.BadParameter(
+            f"no seeded user {config.auto_approve!r}", param_hint="--auto-approve"
+        )
 
 
 def _known_user(username: str) -> bool:
