@@ -206,8 +206,10 @@ def _duration(args: Mapping[str, Any]) -> Step:
 
     def step(value: Any, scope: Scope) -> int | None:
         begin = scope.target.get(start)
-        if begin is None or not isinstance(value, datetime):
+        if value is None or begin is None:
             return None
+        if not isinstance(value, datetime) or not isinstance(begin, datetime):
+            raise Rejected("expected a date and time")
         minutes, rest = divmod((value - begin).total_seconds(), 60)
         if rest or minutes < 0:
             raise Rejected("the end must be a whole number of minutes after the start")
