@@ -32,7 +32,6 @@ at most a possible match. Two exact candidates are ambiguous: possible, for a pe
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -137,8 +136,8 @@ class MatchDecision:
 def normalize_name(text: str | None) -> str:
     """Casefolded, accents, punctuation and spaces removed; idempotent."""
     current = text or ""
-    for _ in range(4):  # NFKD of a casefolded letter can need one more pass; 2 always suffice
-        # upper() first: "ı".casefold() stays "ı", but its upper case folds to "i".
+    for _ in range(4):  # a fixpoint, so normalizing twice changes nothing (two passes suffice)
+        # upper() first: the dotless i (U+0131) casefolds to itself, its upper case to "i".
         folded = unicodedata.normalize("NFKD", current.upper().casefold())
         cleaned = "".join(ch for ch in folded if ch.isalnum())
         if cleaned == current:
@@ -195,7 +194,7 @@ def hmac_hasher(secret: bytes) -> Hasher:
     """HMAC-SHA256 with the store's blind-index key (never the encryption key itself)."""
     if len(secret) < 16:
         raise ValueError("a blind-index key needs at least 16 bytes")
-    return lambda message: hmac.new(secret, message, hashlib.sha256).digest()
+    return lambda message: hmac.digest(secret, message, "sha256")
 
 
 def match_keys(patient: PatientIdentity, *, hasher: Hasher) -> tuple[MatchKey, ...]:

@@ -20,7 +20,7 @@ from typing import Any
 from chronobridge.domain import phones
 from chronobridge.domain.timezones import TimeZones
 
-__all__ = ["TRANSFORMS", "MappingContext", "Rejected", "Scope", "Step", "Transform"]
+__all__ = ["TRANSFORMS", "MappingContext", "Plain", "Rejected", "Scope", "Step", "Transform"]
 
 
 class Rejected(Exception):
@@ -77,12 +77,27 @@ def _text(value: Any) -> str:
     return value
 
 
-def _plain(fn: Callable[[Any], Any]) -> Factory:
-    return lambda _args: lambda value, _scope: fn(value)
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """A transform that needs neither arguments nor the scope: compiled code calls `fn` as is."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, _args: Mapping[str, Any]) -> Step:
+        fn = self.fn
+        return lambda value, _scope: fn(value)
+
+
+def _plain(fn: Callable[[Any], Any]) -> Plain:
+    return Plain(fn)
 
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _strip(value: Any) -> str:
+    return _text(value).strip()
 
 
 def _lower(value: Any) -> str:
@@ -245,7 +260,7 @@ _ON_INVALID = ("error", "keep", "null")
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
     for t in (
-        _t("strip", "Trim surrounding white space.", _plain(lambda v: _text(v).strip()), _SAME),
+        _t("strip", "Trim surrounding white space.", _plain(_strip), _SAME),
         _t("lower", "Lower-case text (written back as is).", _plain(_lower), _SAME),
         _t("upper", "Upper-case text (written back as is).", _plain(_upper), _SAME),
         _t("null_if_blank", "Empty or blank text becomes null (written back as \"\").",
