@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from domain_records import CONTEXT, patient
@@ -100,6 +101,8 @@ def test_the_default_file_is_shipped_and_loads() -> None:
 
 def test_every_transform_is_documented() -> None:
     assert all(t.doc for t in TRANSFORMS.values())
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "mappings.md").read_text()
+    assert all(f"`{name}`" in guide for name in TRANSFORMS)
     assert {"e164", "date", "datetime_local_to_utc", "end_time_from_duration"} <= set(TRANSFORMS)
 
 
