@@ -13,8 +13,9 @@ class DeletionCheck:
     deleted: frozenset[str]
     """Stored ids that a complete reconciliation pass did not see: deleted in DrChrono."""
     held: bool = False
-    """True when the pass would delete more than `max_fraction` of the stored records: the
-    caller alerts instead of deleting (a lost permission looks like mass deletion)."""
+    """True when the pass would delete more than `max_fraction` of the stored records (and at
+    least `min_count`): the caller alerts instead of deleting, because a lost permission or a
+    filter gone wrong looks like mass deletion. Deleting anyway is `max_fraction=1.0`."""
 
 
 def detect_deletions(
@@ -23,6 +24,7 @@ def detect_deletions(
     seen: Iterable[str],
     complete: bool,
     max_fraction: float = 0.5,
+    min_count: int = 10,
 ) -> DeletionCheck:
     """Ids deleted in DrChrono, for resources whose deletions send no event.
 
@@ -34,5 +36,5 @@ def detect_deletions(
         return DeletionCheck(deleted=frozenset())
     known = frozenset(stored)
     deleted = known - frozenset(seen)
-    held = bool(known) and len(deleted) > max_fraction * len(known)
+    held = len(deleted) >= min_count and len(deleted) > max_fraction * len(known)
     return DeletionCheck(deleted=frozenset() if held else deleted, held=held)

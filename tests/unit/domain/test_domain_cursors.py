@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chronobridge.domain.cursors import (
@@ -149,6 +149,7 @@ def test_is_new_version(
     assert got is expected
 
 
+@settings(max_examples=500)
 @given(
     st.lists(
         st.tuples(st.integers(min_value=0, max_value=4), st.booleans()), min_size=1, max_size=30
@@ -172,9 +173,11 @@ def test_deletions_from_a_complete_pass() -> None:
 
 def test_an_incomplete_pass_deletes_nothing_and_mass_deletion_is_held() -> None:
     assert detect_deletions(stored=["1"], seen=[], complete=False).deleted == frozenset()
-    held = detect_deletions(stored=["1", "2", "3"], seen=["1"], complete=True)
+    stored = [str(i) for i in range(30)]
+    held = detect_deletions(stored=stored, seen=stored[:5], complete=True)
     assert held.held
     assert held.deleted == frozenset()
-    assert detect_deletions(
-        stored=["1", "2", "3"], seen=["1"], complete=True, max_fraction=1.0
-    ).deleted == {"2", "3"}
+    forced = detect_deletions(stored=stored, seen=stored[:5], complete=True, max_fraction=1.0)
+    assert len(forced.deleted) == 25
+    # A handful of deletions in a small table is not held.
+    assert detect_deletions(stored=["1", "2", "3"], seen=["1"], complete=True).deleted == {"2", "3"}
