@@ -160,6 +160,18 @@ def test_rescheduling_sends_the_new_time_and_duration_only() -> None:
     assert request.body == {"scheduled_time": "2024-06-04T10:30:00", "duration": 30}
 
 
+def test_moving_an_appointment_to_a_doctor_in_another_zone_resends_its_local_time() -> None:
+    values = mapped("appointments", appointment()) | {"provider_id": str(WEST)}
+    change = ModelChange(
+        model="appointment", action=WriteAction.UPDATE, values=values, external_id="143400001",
+        changed=frozenset({"provider_id"}),
+    )  # fmt: skip
+    request = plan(change, mapping=MAPPING, context=CONTEXT, app_id="app-1")
+    assert request is not None
+    # 09:30 in New York is 06:30 in Los Angeles: same instant, the new doctor's wall clock.
+    assert request.body == {"doctor": WEST, "scheduled_time": "2024-06-03T06:30:00"}
+
+
 def test_a_change_drchrono_does_not_hold_plans_nothing() -> None:
     change = ModelChange(
         model="patient", action=WriteAction.UPDATE, values=mapped("patients", patient()),

@@ -34,6 +34,8 @@ class _Back:
     path: tuple[str, ...]
     codes: Callable[[Any], Any] | None
     steps: tuple[tuple[str, Step], ...]
+    reads: frozenset[str] = frozenset()
+    """DrChrono fields of the body this field's conversion depends on (a time's `doctor`)."""
 
     def run(self, value: Any, scope: Scope) -> Any:
         if self.codes is not None:
@@ -85,6 +87,8 @@ class Reverser:
         if only is None:
             return body
         keep = {self.source_of[t].split(".")[0] for t in only if t in self.source_of}
+        # A time written in the doctor's zone changes meaning when the doctor changes.
+        keep |= {b.path[0] for b in self.fields if b.reads & keep}
         return {k: v for k, v in body.items() if k in keep}
 
 
@@ -115,11 +119,17 @@ def _back(spec: FieldSpec) -> _Back:
         assert factory is not None  # _writable checked it
         steps.append((call.name, factory(call.args)))
     assert spec.source is not None
+    reads = {
+        str(call.args[arg])
+        for call in spec.transforms
+        if (arg := TRANSFORMS[call.name].reads_source) is not None
+    }
     return _Back(
         target=spec.target,
         path=tuple(spec.source.split(".")),
         codes=_inverse(spec),
         steps=tuple(steps),
+        reads=frozenset(reads),
     )
 
 
