@@ -21,7 +21,7 @@ from chronobridge.catalog import CATALOG, Operation
 from chronobridge.domain.error_text import sent_values
 from chronobridge.errors import InvalidRequest
 
-__all__ = ["Outgoing", "build", "encode_params", "page_size_max", "template_for"]
+__all__ = ["Outgoing", "build", "build_raw", "encode_params", "page_size_max", "template_for"]
 
 Query = tuple[tuple[str, str], ...]
 _ID_SEGMENT = re.compile(r"/(\d+|\d{4}-\d{2}-\d{2}_\d+)(?=/|$)")
@@ -77,6 +77,34 @@ def build(
         data=data,
         files=files,
         sent=sent_values(json, data, params) if (json or data or params) else frozenset(),
+    )
+
+
+def build_raw(
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    json: Any = None,
+    data: Mapping[str, Any] | None = None,
+    files: Any = None,
+) -> Outgoing:
+    """A request to any path on the base URL; the catalog only names its template."""
+    if not path.startswith("/") or path.startswith("//"):
+        raise InvalidRequest("request() takes a path on the DrChrono base URL, like /api/x.")
+    method = method.upper()
+    op = CATALOG.find(method, path.split("?", 1)[0])
+    return Outgoing(
+        method=method,
+        url=path,
+        template=template_for(method, path),
+        operation=op.name if op else None,
+        media=op.response_media if op else "application/json",
+        params=encode_params(params or {}),
+        json=json,
+        data=data,
+        files=files,
+        sent=sent_values(json, data, params),
     )
 
 

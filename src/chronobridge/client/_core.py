@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from chronobridge.catalog import CATALOG
-from chronobridge.client._build import Outgoing, build, template_for
+from chronobridge.client._build import Outgoing, build, build_raw
 from chronobridge.client._errors import decode_body, error_for, transport_error
 from chronobridge.client._logging import guard_library_logs
 from chronobridge.client._memory import MemoryBudget
@@ -159,21 +159,7 @@ class DrChronoClient(TypedResources):
         files: Any = None,
     ) -> Any:
         """Send any request to a path on the base URL (no catalog checks)."""
-        if not path.startswith("/") or path.startswith("//"):
-            raise InvalidRequest("request() takes a path on the DrChrono base URL, like /api/x.")
-        method = method.upper()
-        op = CATALOG.find(method, path.split("?", 1)[0])
-        out = Outgoing(
-            method=method,
-            url=path,
-            template=template_for(method, path),
-            operation=op.name if op else None,
-            media=op.response_media if op else "application/json",
-            params=tuple((k, str(v)) for k, v in (params or {}).items() if v is not None),
-            json=json,
-            data=data,
-            files=files,
-        )
+        out = build_raw(method, path, params=params, json=json, data=data, files=files)
         return await self.execute(out)
 
     # --- the exchange ------------------------------------------------------------------------
