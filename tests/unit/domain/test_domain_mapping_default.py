@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from domain_records import CONTEXT, DOCTORS, EAST, WEST, appointment, office, patient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chronobridge.catalog import CATALOG
 from chronobridge.domain.mappings import MappingContext, apply, apply_all, default_mapping
@@ -220,3 +222,32 @@ def test_a_context_without_doctors_reads_times_in_the_default_zone() -> None:
     context = MappingContext(timezones=TimeZones.build({}, default="US/Pacific"))
     values = apply(MAPPING, "appointments", appointment(), context).values
     assert values["start_time"] == datetime(2024, 6, 3, 16, 30, tzinfo=UTC)
+
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300)
+@given(data=st.data(), resource=st.sampled_from(["patients", "appointments", "doctors", "offices"]))
+def test_any_junk_in_any_field_maps_or_fails_with_a_mapping_error(
+    data: st.DataObject, resource: str
+) -> None:
+    """Bad input gets a clear error: never a TypeError or a crash from deep inside."""
+    base = {"patients": patient(), "appointments": appointment(), "doctors": dict(DOCTORS[0]),
+            "offices": office()}[resource]  # fmt: skip
+    names = data.draw(st.lists(st.sampled_from(sorted(base)), max_size=4, unique=True))
+    record = base | {name: data.draw(junk) for name in names}
+    failure: MappingError | None = None
+    try:
+        apply(MAPPING, resource, record, CONTEXT)
+    except MappingError as error:
+        failure = error
+    assert failure is None or (failure.field and failure.rule)
