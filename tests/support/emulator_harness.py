@@ -110,8 +110,9 @@ async def authorize(client: httpx2.AsyncClient, **options: Any) -> dict[str, Any
     return body
 
 
-async def eventually(check: Callable[[], Any], *, within: float = 5.0) -> Any:
-    """Poll until `check()` is truthy (deliveries happen in the background)."""
+async def eventually(check: Callable[[], Any], *, within: float = 20.0) -> Any:
+    """Poll until `check()` is truthy (deliveries happen in the background). The generous limit
+    only matters when something is wrong or the machine is very busy."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         value = check()
