@@ -21,7 +21,7 @@ from chronobridge.emulator._http import INTEGER, parse_int
 from chronobridge.emulator._records import Meta, Record
 from chronobridge.emulator._serialize import Renderer, local_text
 from chronobridge.emulator._state import EmulatorState
-from chronobridge.emulator._validate import DATE, DATETIME
+from chronobridge.emulator._validate import DATE, DATETIME, value_format
 
 Predicate = Callable[[Record, Meta], bool]
 
@@ -180,7 +180,7 @@ class Filters:
         if prop is None and field not in LOOSE and field != "id":
             return None
         kind = (prop or {}).get("type", "integer")
-        if (prop or {}).get("format") == "date" or (kind == "string" and field.endswith("_date")):
+        if kind == "string" and value_format(field, prop or {}) == "date":
             day = parse_date(param, value).isoformat()
             return lambda record, _meta: str(record.get(field) or "")[:10] == day
         target = _target(kind, param, value)

@@ -18,8 +18,9 @@ from starlette.responses import Response
 from chronobridge.catalog import Operation
 from chronobridge.emulator._call import Call
 from chronobridge.emulator._filters import FilterError, Filters, Predicate
-from chronobridge.emulator._http import INTEGER, detail, field_error, ok, parse_int, truthy
+from chronobridge.emulator._http import INTEGER, detail, field_error, parse_int, truthy
 from chronobridge.emulator._records import Meta, Record, Table
+from chronobridge.emulator._serialize import dumps
 from chronobridge.emulator._tables import table
 
 INVALID_CURSOR = "Invalid cursor."
@@ -122,18 +123,15 @@ async def list_records(call: Call) -> Response:
         return exc.response
     source = table(call.state, call.op.resource)
     ids, before, after = _window(source, page, match)
-    render, schema = call.renderer.wire, call.op.schema
-    results = [render(schema, source.rows[i], source.meta[i], verbose=page.verbose) for i in ids]
-    url = call.request.url
-    previous = url.include_query_params(cursor=before.encode()) if before else None
-    following = url.include_query_params(cursor=after.encode()) if after else None
-    return ok(
-        {
-            "previous": str(previous) if previous else None,
-            "results": results,
-            "next": str(following) if following else None,
-        }
+    text, schema, name = call.renderer.text, call.op.schema, call.table
+    rows = ",".join(
+        text(name, schema, source.rows[i], source.meta[i], verbose=page.verbose) for i in ids
     )
+    url = call.request.url
+    previous = str(url.include_query_params(cursor=before.encode())) if before else None
+    following = str(url.include_query_params(cursor=after.encode())) if after else None
+    body = f'{{"previous":{dumps(previous)},"results":[{rows}],"next":{dumps(following)}}}'
+    return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def _window(

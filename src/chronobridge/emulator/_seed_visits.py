@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chronobridge.catalog import CATALOG
 from chronobridge.emulator._records import RecordStore
 from chronobridge.emulator._seedgen import FIRST_NAMES, LAST_NAMES, WORDS, Maker
 
@@ -22,6 +23,12 @@ PAST_STATUSES = (("Complete", 75), ("No Show", 6), ("Cancelled", 8), ("Arrived",
 FUTURE_STATUSES = (("", 40), ("Confirmed", 30), ("Not Confirmed", 20), ("Cancelled", 10))
 NOTE_LOCK_AGE = timedelta(days=7)
 VERBOSE_PATIENT = ("primary_insurance", "secondary_insurance", "referring_doctor")
+PATIENT_FIELDS = frozenset(
+    {"ethnicity", "race", "preferred_language", "patient_payment_profile", "offices", "pronouns"}
+    | {"emergency_contact_name", "emergency_contact_phone", "emergency_contact_relation"}
+    | {"date_of_first_appointment", "date_of_last_appointment", "disable_sms_messages"}
+    | set(CATALOG.verbose_fields("Patient"))
+)  # the rest stay empty, as most of a real chart's optional fields are
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +63,7 @@ def _spread(maker: Maker, now: datetime, *, oldest: datetime) -> tuple[datetime,
 def seed_patients(
     store: RecordStore, maker: Maker, place: Place, count: int, *, now: datetime
 ) -> list[int]:
-    template = maker.record("Patient")
+    template = maker.sparse("Patient", PATIENT_FIELDS)
     oldest = now - timedelta(days=730)
     table = store.table("patients")
     ids = []

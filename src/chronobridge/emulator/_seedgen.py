@@ -80,11 +80,21 @@ class Maker:
             return self.reference(name, kind)
         if name == "practice_group":
             return self.practice if kind == "integer" else str(self.practice)
-        if prop.get("enum"):
+        if prop.get("enum") and kind != "array":
             options = [v for v in prop["enum"] if v not in ("", None)] or list(prop["enum"])
             return self.rng.choice(options)
         maker = _BY_TYPE.get(kind)
         return maker(self, name, prop) if maker else None
+
+    def sparse(self, schema: str, keep: frozenset[str]) -> dict[str, Any]:
+        """A record like DrChrono's: the `keep` fields filled, the other text fields empty."""
+        props: dict[str, Any] = CATALOG.schemas.get(schema, {}).get("properties", {})
+        record = self.record(schema)
+        for name in record.keys() - keep:
+            kind = props[name].get("type")
+            empty = {"string": "", "array": [], "boolean": False}.get(kind or "")
+            record[name] = None if props[name].get("format") or _is_date(name, {}) else empty
+        return record
 
     def reference(self, name: str, kind: str) -> int | str | None:
         ids = self.refs.get(REFERENCES[name]) or []

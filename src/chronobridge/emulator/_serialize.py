@@ -8,6 +8,7 @@ are JSON strings; every other id is an integer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from chronobridge.emulator._state import EmulatorState
 
 UTC_ZONE = ZoneInfo("UTC")
 FILES_KEY = "_files"  # where a record keeps upload names and sizes; never on the wire
+MAX_CACHED = 200_000  # records whose JSON text is kept; beyond that the cache starts over
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,17 @@ class Renderer:
         self._state = state
         self._zones: dict[int, ZoneInfo] = {}
         self._practice_zones: dict[int, ZoneInfo] = {}
-        state.records.subscribe(self._forget_zones)
+        # (table, id) -> (meta.updated when rendered, {(schema, verbose): JSON text})
+        self._texts: dict[tuple[str, int], tuple[datetime, dict[tuple[str | None, bool], str]]]
+        self._texts = {}
+        state.records.subscribe(self._forget)
 
-    def _forget_zones(self, change: Change) -> None:
+    def _forget(self, change: Change) -> None:
+        self._texts.pop((change.resource, change.id), None)
         if change.resource == "doctors":
             self._zones.clear()
             self._practice_zones.clear()
+            self._texts.clear()  # a doctor's time zone shows in every timestamp
 
     def zone_of_doctor(self, doctor: Any) -> ZoneInfo | None:
         try:
@@ -100,11 +107,11 @@ class Renderer:
 
     def wire(self, schema: str | None, record: Record, meta: Meta, *, verbose: bool) -> Record:
         form = shape(schema)
-        if FILES_KEY in record or (form.verbose and not verbose):
-            hidden = {FILES_KEY} if verbose else {FILES_KEY, *form.verbose}
-            out = {k: v for k, v in record.items() if k not in hidden}
-        else:
-            out = dict(record)
+        out = dict(record)
+        if not verbose:
+            for name in form.verbose:
+                out.pop(name, None)
+        out.pop(FILES_KEY, None)
         if form.created or form.updated:
             zone = self.zone(record, meta.practice)
             if form.created:
@@ -116,6 +123,30 @@ class Renderer:
         if form.deleted_flag and meta.deleted is not None:
             out["deleted_flag"] = True
         return out
+
+    def text(
+        self, table: str, schema: str | None, record: Record, meta: Meta, *, verbose: bool
+    ) -> str:
+        """The record's JSON, cached until the record changes: list pages are mostly joins of
+        these, so serving a page costs little more than copying it."""
+        key = (table, record["id"])
+        cached = self._texts.get(key)
+        if cached is None or cached[0] != meta.updated:
+            if len(self._texts) >= MAX_CACHED:
+                self._texts.clear()
+            cached = self._texts[key] = (meta.updated, {})
+        variant = (schema, verbose)
+        found = cached[1].get(variant)
+        if found is None:
+            found = cached[1][variant] = dumps(self.wire(schema, record, meta, verbose=verbose))
+        return found
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    return _ENCODER.encode(value)
 
 
 def _zone(name: Any) -> ZoneInfo:

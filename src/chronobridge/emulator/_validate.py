@@ -91,13 +91,14 @@ def _field(name: str, prop: Mapping[str, Any]) -> Field:
         name=name,
         type=kind,
         read_only=bool(prop.get("readOnly")),
-        fmt=_format(name, prop),
+        fmt=value_format(name, prop),
         enum=frozenset(str(v) for v in enum) if enum and kind == "string" else None,
         items=(items or {}).get("type"),
     )
 
 
-def _format(name: str, prop: Mapping[str, Any]) -> str:
+def value_format(name: str, prop: Mapping[str, Any]) -> str:
+    """'date', 'datetime', 'binary' or '' for a schema property (by format, else by name)."""
     declared = prop.get("format")
     if declared == "date-time" or name in DATETIME_NAMES:
         return "datetime"
