@@ -20,6 +20,8 @@ BASE = "http://emulator"
 DOCUMENT_ERRORS: dict[str, dict[str, Any]] = {
     "Office": {"exam_rooms": {"type": ["array", "null"]}, "doctor": {"type": ["integer", "null"]}},
     "Doctor": {"practice_group": {"type": ["integer", "null"]}},
+    # The document's enum for this array is [["string"]], an artefact of its generator.
+    "Patient": {"preferred_pharmacies": {"type": ["array", "null"], "items": {"type": "string"}}},
 }
 
 
