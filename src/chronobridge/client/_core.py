@@ -50,7 +50,7 @@ class ClientOptions:
     api_version: str | None = "v4"
     timeout: float = 30.0
     batch_backoff: Backoff = field(default_factory=Backoff)
-    user_agent: str = "chronobridge/0.1 (+https://github.com/chronobridge)"
+    user_agent: str = "chronobridge/0.1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,7 @@ import pytest
 from client_fakes import body_of, ok, query, rig
 
 from chronobridge.client import ClientOptions
-from chronobridge.errors import InvalidRequest, TransportError
+from chronobridge.errors import InvalidRequest, ServerError, TransportError
 
 
 def echo(request: httpx2.Request) -> httpx2.Response:
@@ -181,3 +181,19 @@ async def test_the_timeout_option_reaches_every_request() -> None:
         "write": 7.5,
         "pool": 7.5,
     }
+
+
+@pytest.mark.parametrize("failure", ["500", "503", "reset", "timeout"])
+async def test_nothing_is_retried_here_but_the_401_refresh(failure: str) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if failure == "reset":
+            raise httpx2.ReadError("connection reset", request=request)
+        if failure == "timeout":
+            raise httpx2.ReadTimeout("read timed out", request=request)
+        return httpx2.Response(int(failure), text="unavailable")
+
+    r = rig(handler)
+    with pytest.raises((ServerError, TransportError)) as caught:
+        await r.client.patients.get(5)
+    assert caught.value.retriable  # the job runner retries (DP-8: one layer only)
+    assert len(r.requests) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chronobridge.domain.error_text import (
@@ -88,9 +88,12 @@ def test_field_names_that_are_not_identifiers_are_hidden() -> None:
     assert set(fields) == {"<field>", "ok_name"}
 
 
+@settings(max_examples=60)
 @given(
     st.recursive(
-        st.none() | st.text() | st.integers(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)
+        st.none() | st.text(max_size=80) | st.integers(),
+        lambda c: st.lists(c, max_size=5) | st.dictionaries(st.text(max_size=20), c, max_size=5),
+        max_leaves=20,
     )
 )
 def test_any_body_is_handled(body: object) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import httpx2
 import pytest
 from client_fakes import BASE, envelope, ok, query, rig
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chronobridge.errors import InvalidRequest, UnexpectedResponse
 
@@ -107,3 +111,12 @@ async def test_empty_list_makes_one_call() -> None:
     r = rig(lambda request: ok(envelope([], None)))
     assert [p async for p in r.client.doctors.list()] == []
     assert len(r.requests) == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(total=st.integers(min_value=0, max_value=700), size=st.integers(min_value=1, max_value=400))
+async def test_any_total_and_page_size_is_walked_exactly_once(total: int, size: int) -> None:
+    r = rig(paging_api(total))  # type: ignore[arg-type]
+    ids = [p["id"] async for p in r.client.patients.list(page_size=size)]
+    assert ids == list(range(total))
+    assert len(r.requests) == max(1, math.ceil(total / min(size, 250)))
