@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from chronobridge.emulator import _reports
 from chronobridge.emulator._call import Call, Handler
+from chronobridge.emulator._cleaners import STRING
 from chronobridge.emulator._crud import Rejected, prepare
 from chronobridge.emulator._http import (
     REQUIRED,
@@ -26,7 +27,6 @@ from chronobridge.emulator._http import (
 )
 from chronobridge.emulator._keyed import keyed
 from chronobridge.emulator._tables import item, visible
-from chronobridge.emulator._validate import STRING
 
 MAX_EXAM_ROOMS = 10
 ROOMS_FULL = "Office already has the maximum number of exam rooms"

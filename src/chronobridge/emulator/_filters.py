@@ -17,11 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chronobridge.catalog import CATALOG
+from chronobridge.emulator._cleaners import DATE, DATETIME
 from chronobridge.emulator._http import INTEGER, parse_int
 from chronobridge.emulator._records import Meta, Record
 from chronobridge.emulator._serialize import Renderer, local_text
 from chronobridge.emulator._state import EmulatorState
-from chronobridge.emulator._validate import DATE, DATETIME, value_format
+from chronobridge.emulator._validate import value_format
 
 Predicate = Callable[[Record, Meta], bool]
 

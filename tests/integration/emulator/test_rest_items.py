@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from chronobridge.emulator._cleaners import DATETIME
 from chronobridge.emulator._seed import MAIN_PRACTICE, OTHER_PRACTICE
-from chronobridge.emulator._validate import DATETIME
 from support.rest_api import api, check, first_id, json_schema, make_state
 
 NEW_PATIENT = {"gender": "Female", "doctor": 268001, "first_name": "Nova", "last_name": "Testwood"}
