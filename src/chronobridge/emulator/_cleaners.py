@@ -148,7 +148,10 @@ def _datetime(text: str, zone: ZoneInfo) -> str | None:
     except ValueError:
         raise Invalid(DATETIME) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(zone).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(zone).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by the offset
+            raise Invalid(DATETIME) from None
     return moment.isoformat(timespec="seconds")
 
 

@@ -151,7 +151,7 @@ def _window(
     ids = _take(_descending(source, cursor.pivot, match, end=end), page.size + 1)
     more = len(ids) > page.size
     ids = list(reversed(ids[: page.size]))
-    edge = ids[-1] if ids else cursor.pivot - 1
+    edge = ids[-1] if ids else max(cursor.pivot - 1, 0)  # ids start at 1
     after = _any(_ascending(source, bisect.bisect_right(order, edge), match))
     return ids, _before(ids[0]) if more else None, _after(edge) if after else None
 

@@ -22,6 +22,9 @@ FILL = 0.75  # share of the calendar's slots that are booked
 PAST_STATUSES = (("Complete", 75), ("No Show", 6), ("Cancelled", 8), ("Arrived", 3), ("", 8))
 FUTURE_STATUSES = (("", 40), ("Confirmed", 30), ("Not Confirmed", 20), ("Cancelled", 10))
 NOTE_LOCK_AGE = timedelta(days=7)
+APPOINTMENT_FIELDS = frozenset(
+    {"color", "notes", "icd10_codes", "is_walk_in"} | set(CATALOG.verbose_fields("Appointment"))
+)
 VERBOSE_PATIENT = ("primary_insurance", "secondary_insurance", "referring_doctor")
 PATIENT_FIELDS = frozenset(
     {"ethnicity", "race", "preferred_language", "patient_payment_profile", "offices", "pronouns"}
@@ -141,7 +144,7 @@ class _Calendar:
         self.patients = patients
         rows = store.table("patients").rows
         self.doctor_of = {p: rows[p]["doctor"] for p in patients}
-        self.template = maker.record("Appointment")
+        self.template = maker.sparse("Appointment", APPOINTMENT_FIELDS)
         self.table = store.table("appointments")
 
     def book(self, room: int, local: datetime) -> int:

@@ -19,13 +19,19 @@ STATE = make_state(patients=20, appointments=60)
 APP = create_app(state=STATE)
 HEADERS = {"Authorization": f"Bearer {token(STATE)}"}
 
+# Values at the edges of the calendar, of cursors and of integers, which random text rarely hits.
+EDGES = [
+    "2024-02-30", "2024-01-01T25:00", "1/2/2024", "", "0", "-1", "true", "Male",
+    "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01", "9999-12-31",
+    "0001-01-01/9999-12-31", "cDA", "bjA", "99999999999999999999", "12/31/9999",
+]  # fmt: skip
 scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
-    | st.sampled_from(["2024-02-30", "2024-01-01T25:00", "1/2/2024", "", "0", "true", "Male"])
+    | st.sampled_from(EDGES)
 )
 json_values = st.recursive(
     scalars,
@@ -52,7 +58,8 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     )
     raw_id = draw(st.sampled_from(["86800001", "143400001", "301001", "1"]) | segment)
     path = op.path.replace("{id}", raw_id or "0")
-    query = draw(st.dictionaries(key, st.text(max_size=20) | st.integers().map(str), max_size=4))
+    values = st.text(max_size=20) | st.integers().map(str) | st.sampled_from(EDGES)
+    query = draw(st.dictionaries(key, values, max_size=4))
     body = draw(st.dictionaries(key, json_values, max_size=6) | json_values)
     shape = draw(st.sampled_from(["json", "form", "raw"]))
     request: dict[str, Any] = {"method": op.method, "url": path, "params": query}
