@@ -9,9 +9,11 @@ import httpx2
 import pytest
 
 from chronobridge.catalog import CATALOG, Kind
+from chronobridge.emulator import create_app
 from chronobridge.emulator._seed import MAIN_PRACTICE
 from chronobridge.emulator._serialize import renderer
-from support.rest_api import api, check, envelope, first_id, make_state
+from support.rest_api import api, check, envelope, first_id, make_state, token
+from support.servers import running_server
 
 
 async def every_row(client: httpx2.AsyncClient, url: str, **params: Any) -> list[dict[str, Any]]:
@@ -233,3 +235,18 @@ async def test_every_list_returns_seeded_rows_that_fit_the_schema(op: Any) -> No
     assert body["results"], op.path
     assert op.schema is not None
     check(body, envelope(op.schema))
+
+
+async def test_links_carry_the_scheme_host_and_port_as_received_on_a_socket() -> None:
+    state = make_state(patients=30)
+    with running_server(create_app(state=state)) as url:
+        headers = {"Authorization": f"Bearer {token(state)}"}
+        async with httpx2.AsyncClient(base_url=url, headers=headers) as client:
+            first = (await client.get("/api/patients/", params={"page_size": 10})).json()
+            second = (await client.get(first["next"])).json()
+            proxied = await client.get(
+                "/api/patients", params={"page_size": 10}, headers={"Host": "drchrono.test:8443"}
+            )
+    assert first["next"].startswith(f"{url}/api/patients/?")
+    assert second["previous"].startswith(f"{url}/api/patients/?")
+    assert proxied.json()["next"].startswith("http://drchrono.test:8443/api/patients?")
