@@ -39,12 +39,10 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from dbos import DBOS, DBOSClient
+from dbos import DBOSClient
 from psycopg import sql
 
 from chronobridge.workers import (
-    DBOS_SCHEMA,
-    DEFAULT_QUEUES,
     Database,
     FernetCipher,
     Jobs,
@@ -53,7 +51,6 @@ from chronobridge.workers import (
     WorkerRuntime,
 )
 from chronobridge.workers import _tables as tables
-from chronobridge.workers._queues import create_missing_queues
 
 PG_ENV = "CHRONOBRIDGE_TEST_POSTGRES"
 FAST_LIVENESS = Liveness(heartbeat_interval_sec=0.2, dead_after_sec=2.0, sweep_interval_sec=0.5)
@@ -113,12 +110,11 @@ def worker_pg_template() -> Iterator[str]:
     """A database with DBOS's tables, the worker tables and the queues, cloned per test
     (CREATE DATABASE … TEMPLATE takes ~0.1 s; migrating DBOS takes ~1 s)."""
     with postgres_database() as database:
-        DBOS.migrate(database.dbos_url, schema=DBOS_SCHEMA)
         with sync_engine(database):
             pass
         jobs = Jobs(database, FernetCipher([FernetCipher.generate_key()]))
         try:
-            create_missing_queues(jobs.client, DEFAULT_QUEUES, 0.05)
+            jobs.prepare(polling_interval_sec=0.05)
         finally:
             jobs.close()
         yield database.url.database or ""

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 import sqlalchemy as sa
-from dbos import DBOSClient, EnqueueOptions, WorkflowHandle
+from dbos import DBOS, DBOSClient, EnqueueOptions, WorkflowHandle
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from chronobridge.workers import _logs
 from chronobridge.workers._crypto import Cipher, EncryptingSerializer
-from chronobridge.workers._database import Database
+from chronobridge.workers._database import DBOS_SCHEMA, Database
+from chronobridge.workers._queues import DEFAULT_QUEUES, QueueSpec, create_missing_queues
 
 P = ParamSpec("P")
 APP_NAME = "chronobridge"
@@ -86,6 +87,17 @@ class Jobs:
             application_name=APP_NAME,
             lazy=True,
         )
+
+    def prepare(
+        self, queues: tuple[QueueSpec, ...] = DEFAULT_QUEUES, *, polling_interval_sec: float = 1.0
+    ) -> None:
+        """Create or migrate DBOS's tables and create missing queues. Idempotent; for a process
+        that may enqueue before any worker ever started (a fresh `serve` replica)."""
+        DBOS.migrate(self.database.dbos_url, schema=DBOS_SCHEMA)
+        create_missing_queues(self.client, queues, polling_interval_sec)
+
+    async def prepare_async(self, queues: tuple[QueueSpec, ...] = DEFAULT_QUEUES) -> None:
+        await asyncio.to_thread(self.prepare, queues)
 
     def enqueue(
         self, job: Job, workflow: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs

@@ -32,12 +32,7 @@ from chronobridge.workers._identity import ExecutorIdentity, resolve_executor_id
 from chronobridge.workers._jobs import APP_NAME, Jobs
 from chronobridge.workers._liveness import Liveness, LivenessThread, beat, mark_stopped, sweep
 from chronobridge.workers._liveness import SweepResult as SweepResult
-from chronobridge.workers._queues import (
-    DEFAULT_QUEUES,
-    QueueSpec,
-    create_missing_queues,
-    register_queues,
-)
+from chronobridge.workers._queues import DEFAULT_QUEUES, QueueSpec, register_queues
 from chronobridge.workers._schedules import Schedule, apply_schedules
 from chronobridge.workers._tables import create_tables
 
@@ -155,14 +150,11 @@ class WorkerRuntime:
             raise
 
     def _create_system_tables(self) -> None:
-        """Migrate DBOS's tables and create missing queues before launch: DBOS's queue thread
-        lists queues at launch and then once a second, so queues that exist beforehand are
-        served at once instead of up to a second later."""
-        database = self.config.database
-        DBOS.migrate(database.dbos_url, schema=DBOS_SCHEMA)
-        jobs = Jobs(database, self.config.cipher)
+        """Before launch: DBOS's queue thread lists queues at launch and then once a second, so
+        queues that exist beforehand are served at once instead of up to a second later."""
+        jobs = Jobs(self.config.database, self.config.cipher)
         try:
-            create_missing_queues(jobs.client, self.config.queues, self.config.polling_interval_sec)
+            jobs.prepare(self.config.queues, polling_interval_sec=self.config.polling_interval_sec)
         finally:
             jobs.close()
 

@@ -4,6 +4,7 @@ from a process that runs no DBOS, and one job per partition at a time on `sync`.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from chronobridge.workers import (
     SYNC,
     WEBHOOKS,
+    Database,
     FernetCipher,
     Job,
     Jobs,
@@ -20,7 +22,7 @@ from chronobridge.workers import (
     workflow_name,
 )
 from chronobridge.workers.diagnostics import PROBE, probe
-from support.dbos_runtime import probe_attempts, probe_marks, status_of, wait_for
+from support.dbos_runtime import probe_attempts, probe_marks, start_runtime, status_of, wait_for
 
 inbox = sa.Table(
     "test_inbox", sa.MetaData(), sa.Column("delivery_id", sa.String(64), primary_key=True)
@@ -101,6 +103,20 @@ def test_a_process_without_dbos_enqueues_for_the_workers(
         web.close()
     wait_for(lambda: status_of(dbos_runtime.jobs.client, workflow_id) == "SUCCESS")
     assert probe_marks(dbos_runtime.engine)["web-1"] == "test-main"
+
+
+def test_a_fresh_database_takes_jobs_before_any_worker_ran(
+    tmp_path: Path, worker_cipher: FernetCipher
+) -> None:
+    database = Database.parse(tmp_path / "fresh.sqlite")
+    web = Jobs(database, worker_cipher)  # a `serve` replica started first
+    try:
+        web.prepare()
+        workflow_id = web.enqueue(Job(queue=WEBHOOKS, workflow_id="early"), probe, "early")
+    finally:
+        web.close()
+    with start_runtime(database, worker_cipher) as runtime:
+        wait_for(lambda: status_of(runtime.jobs.client, workflow_id) == "SUCCESS")
 
 
 @pytest.mark.parametrize("worker_db_kind", ["sqlite"])
