@@ -224,6 +224,19 @@ class WorkerRuntime:
     ) -> None:
         self.stop()
 
+    async def __aenter__(self) -> WorkerRuntime:
+        """`async with runtime:` in a FastAPI lifespan."""
+        await self.start_async()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop_async()
+
     def sweep(self) -> SweepResult:
         """Sweep orphans now (the liveness thread also does it periodically)."""
         return sweep(

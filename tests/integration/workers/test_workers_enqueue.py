@@ -22,7 +22,14 @@ from chronobridge.workers import (
     workflow_name,
 )
 from chronobridge.workers.diagnostics import PROBE, probe
-from support.dbos_runtime import probe_attempts, probe_marks, start_runtime, status_of, wait_for
+from support.dbos_runtime import (
+    probe_attempts,
+    probe_marks,
+    runtime_config,
+    start_runtime,
+    status_of,
+    wait_for,
+)
 
 inbox = sa.Table(
     "test_inbox", sa.MetaData(), sa.Column("delivery_id", sa.String(64), primary_key=True)
@@ -103,6 +110,17 @@ def test_a_process_without_dbos_enqueues_for_the_workers(
         web.close()
     wait_for(lambda: status_of(dbos_runtime.jobs.client, workflow_id) == "SUCCESS")
     assert probe_marks(dbos_runtime.engine)["web-1"] == "test-main"
+
+
+@pytest.mark.parametrize("worker_db_kind", ["sqlite"])
+async def test_the_runtime_runs_inside_an_async_app(
+    worker_database: Database, worker_cipher: FernetCipher
+) -> None:
+    async with WorkerRuntime(runtime_config(worker_database, worker_cipher)) as runtime:
+        job = Job(queue=WEBHOOKS, workflow_id="from-async")
+        workflow_id = await runtime.jobs.enqueue_async(job, probe, "async-1")
+        client = runtime.jobs.client
+        await asyncio.to_thread(wait_for, lambda: status_of(client, workflow_id) == "SUCCESS")
 
 
 def test_a_fresh_database_takes_jobs_before_any_worker_ran(
