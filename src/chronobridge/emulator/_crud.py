@@ -122,8 +122,7 @@ def _store(call: Call, values: dict[str, Any]) -> Any:
     record = call.state.records.create(
         call.table, fields, practice=call.practice, client_id=call.client_id
     )
-    meta = call.state.records.meta(call.table, int(record["id"]))
-    assert meta is not None
+    meta = call.state.records.table(call.table).meta[int(record["id"])]
     return call.renderer.wire(schema, record, meta, verbose=True)
 
 
