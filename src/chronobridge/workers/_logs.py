@@ -75,11 +75,12 @@ class _Forward(logging.Handler):
             target.handle(record)
 
 
-def install(level: str = "WARNING") -> None:
+def install(level: str | None = None) -> None:
     """Put the redactor on DBOS's logger before DBOS adds its own console handler.
 
-    Idempotent. DBOS adds a console handler only to a logger that has none, so ours stays the
-    only one; `propagate` is off because `_Forward` already hands every line on.
+    Idempotent; `level` None leaves the level alone. DBOS adds a console handler only to a
+    logger that has none, so ours stays the only one; `propagate` is off because `_Forward`
+    already hands every line on.
     """
     logger = logging.getLogger(DBOS_LOGGER)
     if not any(isinstance(f, RedactDbosRecords) for f in logger.filters):
@@ -90,4 +91,5 @@ def install(level: str = "WARNING") -> None:
     if not logger.handlers:
         logger.addHandler(_Forward())
     logger.propagate = False
-    logger.setLevel(level)
+    if level is not None:
+        logger.setLevel(level)

@@ -6,9 +6,17 @@ import logging
 
 import pytest
 
-from chronobridge.workers import WEBHOOKS, Job, WorkerRuntime, step, workflow
+from chronobridge.workers import (
+    WEBHOOKS,
+    Database,
+    FernetCipher,
+    Job,
+    WorkerRuntime,
+    step,
+    workflow,
+)
 from chronobridge.workers._logs import redact_message
-from support.dbos_runtime import status_of, wait_for
+from support.dbos_runtime import start_runtime, status_of, wait_for
 
 CANARY = "OTTER-CANARY-5512-JOHN-ROE"
 
@@ -58,3 +66,11 @@ def test_step_errors_are_logged_by_class_only(
     assert CANARY not in text
     assert "SELECT" not in text
     assert all(record.exc_info is None for record in caplog.records)
+
+
+@pytest.mark.parametrize("worker_db_kind", ["sqlite"])
+def test_the_configured_level_holds_after_start(
+    worker_database: Database, worker_cipher: FernetCipher
+) -> None:
+    with start_runtime(worker_database, worker_cipher, log_level="INFO"):
+        assert logging.getLogger("dbos").level == logging.INFO
