@@ -1,1 +1,84 @@
-"""(to be written)"""
+"""The hub's store: SQLAlchemy 2 (async) over SQLite or PostgreSQL, Alembic migrations, and the
+repositories that the client, the workers and the web layer use. See docs/store.md.
+
+    db = await open_database(settings)          # migrates to the newest revision
+    app = await Apps(db).ensure(AppSpec.from_settings(settings))
+    grant = await Budget(db).reserve(app.id, Priority.POLL)
+    async with Tokens(db).begin_refresh(connection_id) as handle: ...
+
+Repositories return frozen dataclasses, never ORM objects; secrets in them are hidden from repr.
+Methods that write take an optional `tx=` to join a transaction the caller opened with
+`db.write()`.
+"""
+
+from __future__ import annotations
+
+from chronobridge.store._api_log import ApiCall, ApiCallLog, LoggedCall
+from chronobridge.store._apps import App, Apps, AppSpec
+from chronobridge.store._audit import GENESIS, AuditEntry, AuditLog, AuditRecord, ChainCheck
+from chronobridge.store._budget import Budget, BudgetUsage, Reservation
+from chronobridge.store._common import ConnectionStatus, Role
+from chronobridge.store._connections import Connection, Connections, Identity
+from chronobridge.store._crypto import KeyRing
+from chronobridge.store._database import Database, make_engine, normalize_url
+from chronobridge.store._keyfile import KeyFile, load_keyring
+from chronobridge.store._migrate import (
+    alembic_config,
+    current_revisions,
+    downgrade,
+    head_revisions,
+    open_database,
+    upgrade,
+)
+from chronobridge.store._oauth_states import (
+    STATE_TTL,
+    AuthorizationRequest,
+    OAuthStates,
+    VerifiedState,
+)
+from chronobridge.store._rotate import RotationReport, reencrypt_all
+from chronobridge.store._tokens import RefreshHandle, StoredTokens, TokenPair, Tokens
+
+__all__ = [
+    "GENESIS",
+    "STATE_TTL",
+    "ApiCall",
+    "ApiCallLog",
+    "App",
+    "AppSpec",
+    "Apps",
+    "AuditEntry",
+    "AuditLog",
+    "AuditRecord",
+    "AuthorizationRequest",
+    "Budget",
+    "BudgetUsage",
+    "ChainCheck",
+    "Connection",
+    "ConnectionStatus",
+    "Connections",
+    "Database",
+    "Identity",
+    "KeyFile",
+    "KeyRing",
+    "LoggedCall",
+    "OAuthStates",
+    "RefreshHandle",
+    "Reservation",
+    "Role",
+    "RotationReport",
+    "StoredTokens",
+    "TokenPair",
+    "Tokens",
+    "VerifiedState",
+    "alembic_config",
+    "current_revisions",
+    "downgrade",
+    "head_revisions",
+    "load_keyring",
+    "make_engine",
+    "normalize_url",
+    "open_database",
+    "reencrypt_all",
+    "upgrade",
+]
