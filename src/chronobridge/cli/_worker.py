@@ -7,19 +7,18 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from chronobridge.errors import ConfigError, HubError
+from chronobridge.errors import HubError
 from chronobridge.settings import Settings
+from chronobridge.store import load_keyring
 from chronobridge.workers import (
     DEFAULT_QUEUES,
     Cipher,
     Database,
-    FernetCipher,
     Jobs,
     Liveness,
     WorkerConfig,
@@ -194,6 +193,7 @@ def _with_jobs(database_url: str | None, act: Callable[[Jobs], None]) -> None:
     def body() -> None:
         jobs = Jobs(_database(settings, database_url), _cipher(settings))
         try:
+            jobs.prepare()  # a fresh database gets DBOS's tables instead of a traceback
             act(jobs)
         finally:
             jobs.close()
@@ -214,18 +214,6 @@ def _database(settings: Settings, database_url: str | None) -> Database:
 
 
 def _cipher(settings: Settings) -> Cipher:
-    """The hub's keys: CHRONOBRIDGE_ENCRYPTION_KEYS, else the key file in home."""
-    if settings.encryption_keys is not None:
-        raw = settings.encryption_keys.get_secret_value()
-        return FernetCipher([part.strip() for part in raw.split(",") if part.strip()])
-    return FernetCipher(_read_key_file(settings.key_file))
-
-
-def _read_key_file(path: Path) -> list[str]:
-    if not path.exists():
-        raise ConfigError(
-            f"No encryption keys: {path} does not exist.",
-            hint="Set CHRONOBRIDGE_ENCRYPTION_KEYS, or start the hub once to create the key file.",
-        )
-    lines = [line.strip() for line in path.read_text(encoding="ascii").splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
+    """The hub's key ring: CHRONOBRIDGE_ENCRYPTION_KEYS, else the key file in home (created
+    on first use), the same keys `serve` uses, so both read each other's jobs."""
+    return load_keyring(settings)

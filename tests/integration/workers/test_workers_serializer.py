@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dbos import error as dbos_errors
 
 from chronobridge import errors
+from chronobridge.store import KeyRing
 from chronobridge.workers import (
     DBOS_SCHEMA,
     DBOS_SQLITE_TABLES,
@@ -152,3 +153,11 @@ def _dump_dbos_tables(engine: sa.Engine) -> str:
             table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
             chunks.extend(repr(tuple(row)) for row in conn.execute(sa.select(table)))
     return "\n".join(chunks)
+
+
+def test_the_store_key_ring_is_a_cipher_and_reads_fernet_cipher_data() -> None:
+    key = FernetCipher.generate_key()
+    written = EncryptingSerializer(FernetCipher([key])).serialize({"connection": 7})
+    ring = KeyRing([KeyRing.new_key(), key])  # rotated: the old key still decrypts
+    assert EncryptingSerializer(ring).deserialize(written) == {"connection": 7}
+    assert EncryptingSerializer(ring).deserialize(EncryptingSerializer(ring).serialize(1)) == 1
