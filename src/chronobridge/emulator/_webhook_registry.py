@@ -152,8 +152,11 @@ class WebhookRegistry:
         if self._wake is None:
             await asyncio.sleep(seconds)
             return
+        # Not asyncio.wait_for: on 3.11 it can swallow a cancellation that arrives as the event
+        # is set, and the sender would then never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     def take(self) -> list[tuple[Delivery, str]]:
