@@ -84,7 +84,7 @@ def new_patient(bench: Workbench) -> Done:
             "date_of_birth": born.isoformat(),
             "doctor": rng.choice(bench.doctors()),
             "email": f"{first}.{last}.{rng.randrange(10_000)}@example.test".lower(),
-            "cell_phone": f"(555) 010-{rng.randrange(10_000):04d}",
+            "cell_phone": f"(217) 555-01{rng.randrange(100):02d}",
             "home_phone": "",
             "address": f"{rng.randrange(1, 999)} Example Street",
             "city": "Springfield",
@@ -103,7 +103,7 @@ def edit_patient(bench: Workbench) -> Done | None:
         return None
     fields = bench.rng.choice(
         (
-            {"cell_phone": f"(555) 010-{bench.rng.randrange(10_000):04d}"},
+            {"cell_phone": f"(312) 555-01{bench.rng.randrange(100):02d}"},
             {"address": f"{bench.rng.randrange(1, 999)} Sample Road"},
             {"email": f"updated.{bench.rng.randrange(100_000)}@example.test"},
         )

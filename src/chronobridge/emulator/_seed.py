@@ -131,7 +131,7 @@ def _doctor_fields(seed: DoctorSeed, doctor_id: int) -> dict[str, object]:
         "specialty": seed.specialty,
         "timezone": seed.timezone,
         "email": f"{slug}@example.test",
-        "job_title": "Physician",
+        "job_title": "Provider/Staff (Private Practice)",
         "suffix": "MD",
         "npi_number": f"9{doctor_id:09d}"[-10:],
         "practice_group": seed.practice,

@@ -53,7 +53,6 @@ def seed_records(state: EmulatorState) -> None:
         "users": sorted(u.id for u in state.users.values() if u.practice_group == MAIN_PRACTICE),
     }
     maker = Maker(rng, today=today.date(), refs=refs, practice=MAIN_PRACTICE)
-    _conform_doctors(store)
     refs["patients"] = seed_patients(store, maker, main, config.patients, now=now)
     _seed_outsiders(store, maker, now=now)
     appointments, past = seed_appointments(
@@ -75,14 +74,6 @@ def listable() -> list[str]:
         if op.kind is Kind.LIST and op.schema
     } - SPECIAL
     return [n for n in FIRST if n in names] + sorted(names - set(FIRST))
-
-
-def _conform_doctors(store: RecordStore) -> None:
-    """`_seed` writes a free-text job title; the document allows only its enum's values."""
-    allowed = CATALOG.schemas["Doctor"]["properties"]["job_title"].get("enum") or []
-    for doctor, _meta in store.scan("doctors"):
-        if allowed and doctor.get("job_title") not in allowed:
-            doctor["job_title"] = "Provider/Staff (Private Practice)"  # before anyone listens
 
 
 def _place(store: RecordStore, practice: int) -> Place:
@@ -156,7 +147,7 @@ def _seed_staff(state: EmulatorState) -> None:
                     "email": f"{user.username}@example.test",
                     "doctor": str(user.doctor),
                     "active": "true",
-                    "cell_phone": "555-0150",
+                    "cell_phone": "(217) 555-0150",
                     "home_phone": "",
                 },
                 practice=user.practice_group,

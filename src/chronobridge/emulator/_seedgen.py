@@ -1,8 +1,8 @@
 """Plausible, obviously synthetic field values made from a catalog schema.
 
 Names, types and enums of the schema decide the value: references point at seeded records,
-dates are dates, phones are 555-01xx, e-mail addresses end in @example.test, free text comes from
-a small word list. Deterministic for a given `random.Random`.
+dates are dates, phones are (area) 555-01xx, e-mail addresses end in @example.test, free text
+comes from a small word list. Deterministic for a given `random.Random`.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ REFERENCES: dict[str, str] = {
     "responsible_user": "users",
     "parent_message": "prescription_messages",
 }
+AREA_CODES = ("217", "312", "309", "618", "773")
+
 SKIP = frozenset({"id", "created_at", "updated_at"})
 TIME_NAMES = frozenset({"start_time", "end_time"})
 
@@ -115,7 +117,8 @@ class Maker:
         return " ".join(self.rng.choice(WORDS) for _ in range(count))
 
     def phone(self) -> str:
-        return f"555-01{self.rng.randint(0, 99):02d}"
+        # 555-0100..0199 is reserved for fiction in every North American area code.
+        return f"({self.rng.choice(AREA_CODES)}) 555-01{self.rng.randint(0, 99):02d}"
 
     def _string(self, name: str, prop: Mapping[str, Any]) -> str:
         for test, make in _STRING_RULES:

@@ -75,5 +75,5 @@ def test_data_is_obviously_synthetic_and_recent() -> None:
     state = seeded()
     for record, meta in state.records.scan("patients"):
         assert record["email"].endswith("@example.test")
-        assert re.fullmatch(r"555-01\d\d", record["cell_phone"])
+        assert re.fullmatch(r"\(\d{3}\) 555-01\d\d", record["cell_phone"])
         assert NOW - timedelta(days=731) <= meta.created <= meta.updated <= NOW
