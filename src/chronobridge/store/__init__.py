@@ -37,6 +37,7 @@ from chronobridge.store._oauth_states import (
     VerifiedState,
 )
 from chronobridge.store._rotate import RotationReport, reencrypt_all
+from chronobridge.store._schema import ensure_schema
 from chronobridge.store._tokens import RefreshHandle, StoredTokens, TokenPair, Tokens
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "alembic_config",
     "current_revisions",
     "downgrade",
+    "ensure_schema",
     "head_revisions",
     "load_keyring",
     "make_engine",

@@ -1,50 +1,21 @@
-"""The worker runtime's own tables (in the application's schema, next to the store's).
+"""The worker runtime's own tables, which live in the store (`store/tables/workers.py`) and are
+created by its Alembic migrations.
 
 `worker_heartbeats`: one row per executor, refreshed by its liveness thread; the orphan
 sweeper reads it. `worker_probe_attempts` / `worker_probe_marks`: written by the diagnostic
 probe workflow (one attempt row per execution of its step, one mark per finished probe).
-
-Until the store's Alembic migrations take these over they are created here, at worker start,
-under a lock so that workers starting together do not race on CREATE TABLE.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.schema import CreateIndex, CreateTable
 
-metadata = sa.MetaData()
+from chronobridge.store import ensure_schema
+from chronobridge.store.tables import worker_heartbeats as heartbeats
+from chronobridge.store.tables import worker_probe_attempts as probe_attempts
+from chronobridge.store.tables import worker_probe_marks as probe_marks
 
-heartbeats = sa.Table(
-    "worker_heartbeats",
-    metadata,
-    sa.Column("executor_id", sa.String(128), primary_key=True),
-    sa.Column("hostname", sa.String(255), nullable=False),
-    sa.Column("pid", sa.Integer, nullable=False),
-    sa.Column("app_version", sa.String(64), nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("beat_at", sa.Float, nullable=False),
-    sa.Column("stopped", sa.Boolean, nullable=False, default=False),
-)
-
-probe_attempts = sa.Table(
-    "worker_probe_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("probe_key", sa.String(128), nullable=False, index=True),
-    sa.Column("executor_id", sa.String(128), nullable=False),
-    sa.Column("at", sa.Float, nullable=False),
-)
-
-probe_marks = sa.Table(
-    "worker_probe_marks",
-    metadata,
-    sa.Column("probe_key", sa.String(128), primary_key=True),
-    sa.Column("executor_id", sa.String(128), nullable=False),
-    sa.Column("at", sa.Float, nullable=False),
-)
-
-_PG_LOCK_KEY = 0x63627772  # "cbwr": serialises CREATE TABLE between workers starting together
+__all__ = ["create_tables", "db_epoch", "heartbeats", "probe_attempts", "probe_marks"]
 
 
 def db_epoch(dialect_name: str) -> sa.ColumnElement[float]:
@@ -55,12 +26,7 @@ def db_epoch(dialect_name: str) -> sa.ColumnElement[float]:
 
 
 def create_tables(engine: sa.Engine) -> None:
-    """CREATE … IF NOT EXISTS; on PostgreSQL under an advisory lock, because concurrent
-    CREATE TABLE IF NOT EXISTS can still collide there (on pg_type)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-        for table in metadata.sorted_tables:
-            conn.execute(CreateTable(table, if_not_exists=True))
-            for index in table.indexes:
-                conn.execute(CreateIndex(index, if_not_exists=True))
+    """Migrate the database `engine` points at to the store's newest schema (the worker tables
+    and everything else): a worker started on a blank database finds every table it needs.
+    Concurrent starts take turns (the store's migration locks)."""
+    ensure_schema(engine.url)

@@ -24,6 +24,20 @@ from chronobridge.store.tables.hub import (
     oauth_states,
     tokens,
 )
+from chronobridge.store.tables.sync import (
+    change_events,
+    cursors,
+    model_rows,
+    records,
+    staged_pages,
+    sync_errors,
+    sync_runs,
+)
+from chronobridge.store.tables.workers import (
+    worker_heartbeats,
+    worker_probe_attempts,
+    worker_probe_marks,
+)
 
 __all__ = [
     "ENCRYPTED",
@@ -33,10 +47,20 @@ __all__ = [
     "audit_head",
     "audit_log",
     "budget_windows",
+    "change_events",
     "connections",
+    "cursors",
     "encrypted_column",
     "encrypted_columns",
     "metadata",
+    "model_rows",
     "oauth_states",
+    "records",
+    "staged_pages",
+    "sync_errors",
+    "sync_runs",
     "tokens",
+    "worker_heartbeats",
+    "worker_probe_attempts",
+    "worker_probe_marks",
 ]
