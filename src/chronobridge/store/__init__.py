@@ -21,6 +21,8 @@ from chronobridge.store._common import ConnectionStatus, Role
 from chronobridge.store._connections import Connection, Connections, Identity
 from chronobridge.store._crypto import KeyRing
 from chronobridge.store._database import Database, make_engine, normalize_url
+from chronobridge.store._inbox import Inbox, StoredDelivery, encrypt_payload, payload_context
+from chronobridge.store._inbox_writer import NewDelivery, make_sync_engine, write_deliveries
 from chronobridge.store._keyfile import KeyFile, load_keyring
 from chronobridge.store._migrate import (
     alembic_config,
@@ -60,14 +62,17 @@ __all__ = [
     "Connections",
     "Database",
     "Identity",
+    "Inbox",
     "KeyFile",
     "KeyRing",
     "LoggedCall",
+    "NewDelivery",
     "OAuthStates",
     "RefreshHandle",
     "Reservation",
     "Role",
     "RotationReport",
+    "StoredDelivery",
     "StoredTokens",
     "TokenPair",
     "Tokens",
@@ -75,12 +80,16 @@ __all__ = [
     "alembic_config",
     "current_revisions",
     "downgrade",
+    "encrypt_payload",
     "ensure_schema",
     "head_revisions",
     "load_keyring",
     "make_engine",
+    "make_sync_engine",
     "normalize_url",
     "open_database",
+    "payload_context",
     "reencrypt_all",
     "upgrade",
+    "write_deliveries",
 ]

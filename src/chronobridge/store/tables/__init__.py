@@ -24,6 +24,7 @@ from chronobridge.store.tables.hub import (
     oauth_states,
     tokens,
 )
+from chronobridge.store.tables.inbox import DELIVERY_STATUSES, webhook_deliveries
 from chronobridge.store.tables.sync import (
     change_events,
     cursors,
@@ -40,6 +41,7 @@ from chronobridge.store.tables.workers import (
 )
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "ENCRYPTED",
     "UtcDateTime",
     "api_calls",
@@ -60,6 +62,7 @@ __all__ = [
     "sync_errors",
     "sync_runs",
     "tokens",
+    "webhook_deliveries",
     "worker_heartbeats",
     "worker_probe_attempts",
     "worker_probe_marks",
