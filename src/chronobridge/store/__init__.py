@@ -21,6 +21,7 @@ from chronobridge.store._common import ConnectionStatus, Role
 from chronobridge.store._connections import Connection, Connections, Identity
 from chronobridge.store._crypto import KeyRing
 from chronobridge.store._database import Database, make_engine, normalize_url
+from chronobridge.store._iframes import IframeRegistration, IframeRegistrations
 from chronobridge.store._inbox import Inbox, StoredDelivery, encrypt_payload, payload_context
 from chronobridge.store._inbox_writer import NewDelivery, make_sync_engine, write_deliveries
 from chronobridge.store._keyfile import KeyFile, load_keyring
@@ -62,6 +63,8 @@ __all__ = [
     "Connections",
     "Database",
     "Identity",
+    "IframeRegistration",
+    "IframeRegistrations",
     "Inbox",
     "KeyFile",
     "KeyRing",

@@ -24,6 +24,7 @@ from chronobridge.store.tables.hub import (
     oauth_states,
     tokens,
 )
+from chronobridge.store.tables.iframes import iframe_registrations
 from chronobridge.store.tables.inbox import DELIVERY_STATUSES, webhook_deliveries
 from chronobridge.store.tables.sync import (
     change_events,
@@ -54,6 +55,7 @@ __all__ = [
     "cursors",
     "encrypted_column",
     "encrypted_columns",
+    "iframe_registrations",
     "metadata",
     "model_rows",
     "oauth_states",
