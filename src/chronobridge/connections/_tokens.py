@@ -1,0 +1,189 @@
+"""The client's `TokenSource` for one connection: stored tokens, refreshed ahead of expiry, one
+refresh at a time in the whole deployment.
+
+Single flight has three layers (reliability OA-6, OA-8, OA-9):
+
+1. in the process, an asyncio lock per connection: 50 coroutines that meet a 401 together wait
+   for the first, then find the new token in memory;
+2. across processes, the store's refresh lock (`Tokens.begin_refresh`: the token row FOR UPDATE
+   on PostgreSQL, the write lock on SQLite);
+3. under that lock, a generation check: a token other than the one that failed means another
+   process already refreshed, and that token is used instead.
+
+DrChrono rotates the refresh token and the emulator revokes the whole family when a rotated one
+comes back, so the new pair is saved in the locked transaction. `invalid_grant` re-reads the
+stored token (OA-8); if nothing newer is there, the tokens are dropped, the connection is marked
+`needs_reconnect` (its jobs refuse to run), one audit row is written and `NeedsReconnect` raised:
+never a retry. A token is refreshed ahead of time once less than 10 % of its lifetime is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from chronobridge.client import CallObserver
+from chronobridge.connections._budget import SharedBudget
+from chronobridge.connections._endpoint import TokenEndpoint
+from chronobridge.connections._observer import Deferred
+from chronobridge.connections._services import Services
+from chronobridge.domain.budget import Priority
+from chronobridge.errors import InvalidGrant, NeedsReconnect, RateLimited
+from chronobridge.store import (
+    App,
+    AuditEntry,
+    AuditLog,
+    Connection,
+    Connections,
+    ConnectionStatus,
+    StoredTokens,
+    Tokens,
+)
+
+__all__ = ["REFRESH_SHARE", "ConnectionTokens", "gone"]
+
+REFRESH_SHARE = 0.10  # refresh once less than this share of the token's lifetime is left
+
+
+class ConnectionTokens:
+    """The access token of one connection, as the client asks for it."""
+
+    def __init__(
+        self,
+        services: Services,
+        app: App,
+        connection: Connection,
+        *,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self._services = services
+        self._app = app
+        self._connection = connection
+        self._observer = observer
+        self._lock = asyncio.Lock()
+        self._current: StoredTokens | None = None
+        self._endpoint = TokenEndpoint(services, app)
+        self._budget = SharedBudget(services, app_id=app.id, app_name=app.name)
+        self._tokens = Tokens(services.db)
+
+    @property
+    def connection_id(self) -> int:
+        return self._connection.id
+
+    async def access_token(self) -> str:
+        current = self._current or await self._load()
+        if self.due(current):
+            return await self._refresh_unless_replaced(current.access_token)
+        return current.access_token
+
+    async def refreshed(self, stale_token: str) -> str:
+        return await self._refresh_unless_replaced(stale_token)
+
+    def due(self, tokens: StoredTokens) -> bool:
+        """Less than REFRESH_SHARE of the lifetime left (the lifetime runs from the save)."""
+        lifetime = max(tokens.expires_at - tokens.updated_at, timedelta(0))
+        return tokens.expires_within(lifetime * REFRESH_SHARE, now=self._services.now())
+
+    def forget(self) -> None:
+        """Drop the token kept in memory (after a deauthorization in this process)."""
+        self._current = None
+
+    # --- single flight -----------------------------------------------------------------------
+
+    async def _refresh_unless_replaced(self, stale: str) -> str:
+        async with self._lock:
+            if self._current is not None and self._current.access_token != stale:
+                return self._current.access_token  # a coroutine of ours refreshed meanwhile
+            stored = await self._load()
+            if stored.access_token != stale:
+                return stored.access_token  # another process refreshed, or a reconnect
+            return await self._refresh(stale)
+
+    async def _refresh(self, stale: str) -> str:
+        # Reserve before the lock: on SQLite the lock is the write lock the budget needs too.
+        await self._budget.reserve(Priority.INTERACTIVE)
+        deferred = Deferred()
+        try:
+            token = await self._locked_refresh(stale, deferred)
+        except RateLimited as limited:
+            now = self._services.now()
+            await self._budget.park(now + timedelta(seconds=limited.retry_after))
+            raise
+        finally:
+            await deferred.flush(self._observer)
+        if token is None:
+            raise await self._lost()
+        self._services.metrics.refresh(self._app.name, "refreshed")
+        return token
+
+    async def _locked_refresh(self, stale: str, deferred: Deferred) -> str | None:
+        try:
+            async with self._tokens.begin_refresh(self.connection_id) as handle:
+                if handle.current.access_token != stale:
+                    self._current = handle.current
+                    return handle.current.access_token
+                try:
+                    grant = await self._endpoint.refresh(
+                        handle.current.refresh_token, observer=deferred
+                    )
+                except InvalidGrant:
+                    fresh = await self._tokens.get(self.connection_id)  # OA-8: re-read first
+                    if fresh is not None and fresh.generation != handle.generation:
+                        self._current = fresh
+                        return fresh.access_token
+                    await handle.needs_reconnect(now=self._services.now())
+                    self._current = None
+                    return None
+                self._current = await handle.complete(grant.pair, now=self._services.now())
+                return self._current.access_token
+        except NeedsReconnect:
+            raise await self._gone() from None
+
+    # --- the stored side ---------------------------------------------------------------------
+
+    async def _load(self) -> StoredTokens:
+        stored = await self._tokens.get(self.connection_id)
+        if stored is None:
+            self._current = None
+            raise await self._gone()
+        self._current = stored
+        return stored
+
+    async def _lost(self) -> NeedsReconnect:
+        """invalid_grant: one audit row (after the lock: SQLite has one writer), then the error."""
+        self._services.metrics.refresh(self._app.name, "invalid_grant")
+        await AuditLog(self._services.db).append(
+            AuditEntry(
+                actor="hub:tokens",
+                action="connection.needs_reconnect",
+                target_type="connection",
+                target_id=str(self.connection_id),
+                reason="DrChrono answered invalid_grant to the refresh token",
+                details={
+                    "app_id": self._app.id,
+                    "drchrono_user_id": self._connection.drchrono_user_id,
+                },
+            ),
+            now=self._services.now(),
+        )
+        return await self._gone()
+
+    async def _gone(self) -> NeedsReconnect:
+        found = await Connections(self._services.db).get(self.connection_id)
+        return gone(found or self._connection, exists=found is not None)
+
+
+def gone(connection: Connection, *, exists: bool = True) -> NeedsReconnect:
+    """The error for a connection that has no usable tokens: what happened and what to run."""
+    who = connection.username
+    again = f"Run chronobridge connect and sign in to DrChrono as {who}."
+    if not exists:
+        return NeedsReconnect(f"The connection of {who} no longer exists", hint=again)
+    if connection.status is ConnectionStatus.DEAUTHORIZED:
+        return NeedsReconnect(f"The connection of {who} was deauthorized", hint=again)
+    if connection.status is ConnectionStatus.NEEDS_RECONNECT:
+        return NeedsReconnect(
+            f"DrChrono no longer accepts the authorization of {who}; it must be renewed",
+            hint=again,
+        )
+    return NeedsReconnect(f"The connection of {who} has no tokens", hint=again)
