@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from chronobridge.cli import _emulator
+from chronobridge.cli import (
+    _actions,
+    _apps,
+    _budget,
+    _call,
+    _common,
+    _config,
+    _connect,
+    _connections,
+    _emulator,
+    _keys,
+    _worker,
+)
 
 app = typer.Typer(
     name="chronobridge",
@@ -13,7 +25,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.callback()(_common.root)
 _emulator.register(app)
+_worker.register(app)
+_apps.register(app)
+_connect.register(app)
+_connections.register(app)
+_call.register(app)
+_budget.register(app)
+_actions.register(app)
+_keys.register(app)
+_config.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,69 @@
+"""What every command shares: the root options (--home, --database-url, --debug), opening the
+hub, and plain text tables (no terminal-width guessing, so output is the same in a pipe)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chronobridge.cli._errors_out import DEBUG_ENV
+
+__all__ = ["AppOpt", "FormatOpt", "OutputFormat", "root", "table"]
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+AppOpt = Annotated[
+    str | None,
+    typer.Option("--app", help="The application (name or client id); default: the only one, "
+                 "or the one from CHRONOBRIDGE_CLIENT_ID."),
+]  # fmt: skip
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table or json.")]
+
+
+def root(
+    *,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data folder (SQLite file, key file); default CHRONOBRIDGE_HOME "
+            "or ~/.chronobridge.",
+            show_default=False,
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Database URL instead of the SQLite file (CHRONOBRIDGE_DATABASE_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    """Integration hub for the DrChrono EHR, with a local DrChrono emulator."""
+    # Flags become the environment the settings are read from, for every command alike.
+    if home is not None:
+        os.environ["CHRONOBRIDGE_HOME"] = str(home)
+    if database_url is not None:
+        os.environ["CHRONOBRIDGE_DATABASE_URL"] = database_url
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[["-" if v is None else str(v) for v in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]  # fmt: skip
+    return "\n".join(lines)
