@@ -21,6 +21,7 @@ from chronobridge.store._common import ConnectionStatus, Role
 from chronobridge.store._connections import Connection, Connections, Identity
 from chronobridge.store._crypto import KeyRing
 from chronobridge.store._database import Database, make_engine, normalize_url
+from chronobridge.store._events import ChangeEvents, StoredEvent
 from chronobridge.store._iframes import IframeRegistration, IframeRegistrations
 from chronobridge.store._inbox import Inbox, StoredDelivery, encrypt_payload, payload_context
 from chronobridge.store._inbox_writer import NewDelivery, make_sync_engine, write_deliveries
@@ -33,14 +34,23 @@ from chronobridge.store._migrate import (
     open_database,
     upgrade,
 )
+from chronobridge.store._model_rows import ModelRow, ModelRows, ModelRowWrite, model_context
 from chronobridge.store._oauth_states import (
     STATE_TTL,
     AuthorizationRequest,
     OAuthStates,
     VerifiedState,
 )
+from chronobridge.store._records import (
+    Records,
+    RecordWrite,
+    StoredRecord,
+    StoredVersion,
+    record_context,
+)
 from chronobridge.store._rotate import RotationReport, reencrypt_all
 from chronobridge.store._schema import ensure_schema
+from chronobridge.store._sync_errors import ErrorStatus, SyncError, SyncErrors, SyncErrorWrite
 from chronobridge.store._tokens import RefreshHandle, StoredTokens, TokenPair, Tokens
 
 __all__ = [
@@ -58,10 +68,12 @@ __all__ = [
     "Budget",
     "BudgetUsage",
     "ChainCheck",
+    "ChangeEvents",
     "Connection",
     "ConnectionStatus",
     "Connections",
     "Database",
+    "ErrorStatus",
     "Identity",
     "IframeRegistration",
     "IframeRegistrations",
@@ -69,14 +81,25 @@ __all__ = [
     "KeyFile",
     "KeyRing",
     "LoggedCall",
+    "ModelRow",
+    "ModelRowWrite",
+    "ModelRows",
     "NewDelivery",
     "OAuthStates",
+    "RecordWrite",
+    "Records",
     "RefreshHandle",
     "Reservation",
     "Role",
     "RotationReport",
     "StoredDelivery",
+    "StoredEvent",
+    "StoredRecord",
     "StoredTokens",
+    "StoredVersion",
+    "SyncError",
+    "SyncErrorWrite",
+    "SyncErrors",
     "TokenPair",
     "Tokens",
     "VerifiedState",
@@ -89,9 +112,11 @@ __all__ = [
     "load_keyring",
     "make_engine",
     "make_sync_engine",
+    "model_context",
     "normalize_url",
     "open_database",
     "payload_context",
+    "record_context",
     "reencrypt_all",
     "upgrade",
     "write_deliveries",
