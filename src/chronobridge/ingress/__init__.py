@@ -1,1 +1,78 @@
-"""(to be written)"""
+"""The webhook ingress: DrChrono's deliveries verified, stored durably before the 200,
+deduplicated, processed as hints through the sync engine, and reconciled (docs/webhooks.md).
+
+    async with open_receiver(db, jobs, database_url=url) as receiver:   # in `serve`
+        answer = await receiver.receive(ref, headers, body, started=t0)
+    install(factory)                       # how this process's jobs fetch and apply objects
+
+The processing job is `chronobridge.ingress.jobs.process_delivery` (queue `webhooks`); list
+`chronobridge.ingress.jobs` in the worker's workflow modules.
+"""
+
+from __future__ import annotations
+
+from chronobridge.ingress._apps import AppSecret, WebhookApps
+from chronobridge.ingress._context import (
+    Applier,
+    Factory,
+    Processing,
+    current,
+    install,
+    uninstall,
+)
+from chronobridge.ingress._defaults import processing_from_settings
+from chronobridge.ingress._framing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    Rejection,
+    check_content_type,
+)
+from chronobridge.ingress._receiver import Answer, WebhookReceiver, delivery_job_id, rejected
+from chronobridge.ingress._routing import Action, Route, route
+from chronobridge.ingress._service import delivery_job, open_receiver, sweep_inbox
+from chronobridge.ingress._signature import (
+    SignatureMode,
+    body_signature,
+    match_signature,
+    verification_token,
+)
+from chronobridge.ingress._writer import InboxWriter, Unavailable, Written
+
+WORKFLOW_MODULES = ("chronobridge.ingress.jobs",)
+"""The modules a worker must import so that it can run the ingress's jobs."""
+
+__all__ = [
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
+    "SIGNATURE_HEADER",
+    "WORKFLOW_MODULES",
+    "Action",
+    "Answer",
+    "AppSecret",
+    "Applier",
+    "Factory",
+    "InboxWriter",
+    "Processing",
+    "Rejection",
+    "Route",
+    "SignatureMode",
+    "Unavailable",
+    "WebhookApps",
+    "WebhookReceiver",
+    "Written",
+    "body_signature",
+    "check_content_type",
+    "current",
+    "delivery_job",
+    "delivery_job_id",
+    "install",
+    "match_signature",
+    "open_receiver",
+    "processing_from_settings",
+    "rejected",
+    "route",
+    "sweep_inbox",
+    "uninstall",
+    "verification_token",
+]

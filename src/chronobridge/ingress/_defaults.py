@@ -1,0 +1,41 @@
+"""The processing a process builds from its settings: its own database engine (one per event
+loop, see `_context`), connection services and the sync engine's ingest path.
+
+    install(processing_from_settings(settings, clock=clock))   # serve, chronobridge worker
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chronobridge.connections import Clock, Services, offset_clock
+from chronobridge.domain.mappings import CompiledMapping, default_mapping
+from chronobridge.ingress._apply import SyncApplier
+from chronobridge.ingress._context import Factory, Processing
+from chronobridge.settings import Settings
+from chronobridge.store import open_database
+from chronobridge.sync import IngestHook
+
+__all__ = ["default_processing", "processing_from_settings"]
+
+
+def processing_from_settings(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    mapping: CompiledMapping | None = None,
+    hooks: Sequence[IngestHook] = (),
+) -> Factory:
+    async def build() -> Processing:
+        db = await open_database(settings, migrate=False)
+        services = Services(db=db, clock=clock or offset_clock())
+        applier = SyncApplier(
+            services=services, mapping=mapping or default_mapping(), hooks=tuple(hooks)
+        )
+        return Processing(db=db, apply=applier, close=db.close)
+
+    return build
+
+
+async def default_processing() -> Processing:
+    return await processing_from_settings(Settings())()
