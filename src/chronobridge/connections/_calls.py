@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,6 +15,8 @@ from urllib.parse import parse_qsl
 from chronobridge.catalog import CATALOG, Kind, Operation
 from chronobridge.client import DrChronoClient
 from chronobridge.errors import InvalidRequest
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 __all__ = ["CallTarget", "call_all", "call_once", "parse_body", "parse_pairs", "resolve"]
 
@@ -27,17 +30,20 @@ class CallTarget:
 
 def resolve(method: str, path: str) -> CallTarget:
     """The catalog operation serving METHOD PATH (`/api/patients/12`, `patients/12?x=1`)."""
+    verb = method.upper()
+    if verb not in METHODS:
+        raise InvalidRequest(f"The method must be one of {', '.join(METHODS)}")
     raw, _, query = path.partition("?")
     clean = "/" + raw.strip("/")
     if not clean.startswith("/api/"):
         clean = "/api" + clean
-    op = CATALOG.find(method.upper(), clean)
+    op = CATALOG.find(verb, clean)
     if op is None:
         accepted = CATALOG.methods_for(clean)
         if accepted:
-            raise InvalidRequest(f"{clean} does not accept {method.upper()}; it accepts "
+            raise InvalidRequest(f"{_shape(clean)} does not accept {verb}; it accepts "
                                  f"{', '.join(accepted)}")  # fmt: skip
-        raise InvalidRequest(f"No DrChrono operation answers {method.upper()} {clean}")
+        raise InvalidRequest(f"No DrChrono operation answers {verb} {_shape(clean)}")
     return CallTarget(operation=op, id=_path_id(op, clean), query=dict(parse_qsl(query)))
 
 
@@ -112,6 +118,19 @@ def _whole(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     raise InvalidRequest("page_size must be a whole number")
+
+
+def _shape(path: str) -> str:
+    """The path as safe to repeat: catalog words stay, ids become {id}, anything else `...`
+    (a mistyped path may hold a name or a token)."""
+    known = _catalog_words()
+    parts = ["{id}" if p.isdigit() else p if p in known else "..." for p in path.split("/")]
+    return "/".join(parts)
+
+
+@cache
+def _catalog_words() -> frozenset[str]:
+    return frozenset(part for op in CATALOG.operations for part in op.path.split("/"))
 
 
 def _path_id(op: Operation, path: str) -> str | None:
