@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
@@ -55,11 +55,27 @@ class Stack:
     keyring: KeyRing
     app_id: int
     http: httpx2.Client
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def emulator(self, method: str, path: str, body: Any = None) -> Any:
         answer = self.http.request(method, self.emulator_url + path, json=body)
         assert answer.status_code < 300, answer.text
         return answer.json() if answer.content else None
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """DrChrono's REST API as staff1 (not doctor1: a new token would end the hub's)."""
+        if "token" not in self.extra:
+            answer = self.emulator(
+                "POST", "/_emulator/oauth/token", {"client_id": DEFAULT_CLIENT_ID, "user": "staff1"}
+            )
+            self.extra["token"] = answer["access_token"]
+        headers = {"Authorization": f"Bearer {self.extra['token']}"}
+        answer = self.http.request(method, self.emulator_url + path, json=body, headers=headers)
+        assert answer.status_code < 300, answer.text
+        return answer.json() if answer.content else None
+
+    def finished(self) -> int:
+        return self.count("webhook_deliveries", "status IN ('done', 'duplicate', 'failed')")
 
     def count(self, table: str, where: str = "1=1") -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table} WHERE {where}"))  # noqa: S608

@@ -36,6 +36,10 @@ class Applier(Protocol):
 class Processing:
     db: Database
     apply: Applier
+    attempts: int = 5
+    """Tries of a delivery whose failures are retriable (WH-15: then `failed`)."""
+    retry_seconds: float = 1.0
+    """Wait before the second try; it doubles after each."""
     close: Callable[[], Coroutine[Any, Any, None]] | None = None
 
 

@@ -25,6 +25,8 @@ def processing_from_settings(
     clock: Clock | None = None,
     mapping: CompiledMapping | None = None,
     hooks: Sequence[IngestHook] = (),
+    attempts: int = 5,
+    retry_seconds: float = 1.0,
 ) -> Factory:
     async def build() -> Processing:
         db = await open_database(settings, migrate=False)
@@ -32,7 +34,13 @@ def processing_from_settings(
         applier = SyncApplier(
             services=services, mapping=mapping or default_mapping(), hooks=tuple(hooks)
         )
-        return Processing(db=db, apply=applier, close=db.close)
+        return Processing(
+            db=db,
+            apply=applier,
+            attempts=attempts,
+            retry_seconds=retry_seconds,
+            close=db.close,
+        )
 
     return build
 

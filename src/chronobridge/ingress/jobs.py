@@ -1,17 +1,21 @@
 """The processing job of one inbox delivery (queue `webhooks`).
 
-    begin  -> the row is `processing`, one more attempt
+    begin  -> the row is `processing`
     apply  -> fetch the current object by id at webhook priority and upsert it through the
-              sync engine (or mark it deleted); the number of new change events
+              sync engine (or mark it deleted): the number of new change events; or the
+              failure's class and how long to wait before the next attempt
     finish -> `done` (new changes), `duplicate` (nothing new: a poll or another delivery saw
-              it first) or `failed` (with the error's class; never its text)
+              it first) or `failed` (with the error's class and the attempt count; never text)
 
 `apply` is one step because its intermediate value is a patient record: step results are
-stored, so they stay ids and counts. It is retried (5 attempts, 1 s doubling) for retriable
-errors; fatal ones fail at once. A delivery that keeps failing ends `failed` in the webhook log
-and the job itself ends normally, so a poison delivery never blocks the queue (WH-15);
-`chronobridge webhooks reprocess` runs it again. When the API budget is spent the job sleeps
-durably until the budget resumes (up to `BUDGET_WAITS` times) instead of failing.
+stored, so they stay ids, counts and class names. Attempts are counted by the workflow, not by
+DBOS's step retries, so that the webhook log shows them and the backoff comes from the
+process's settings (`Processing.retry_seconds`, doubling): a retriable failure is tried
+`Processing.attempts` times in all, a fatal one (a connection that needs reconnecting, a
+permission) once. The job then ends normally with the delivery `failed` in the log, so a poison
+delivery never blocks the others (WH-15); `chronobridge webhooks reprocess` runs it again.
+When the API budget is spent the job sleeps durably until it resumes instead (at most
+`BUDGET_WAITS` times).
 """
 
 from __future__ import annotations
@@ -21,58 +25,59 @@ from datetime import UTC, datetime
 
 from dbos import DBOS
 
-from chronobridge.errors import BudgetExhausted
+from chronobridge.errors import BudgetExhausted, HubError
 from chronobridge.ingress import _context
 from chronobridge.ingress._metrics import PROCESSED
 from chronobridge.ingress._routing import route
 from chronobridge.store import Inbox
 from chronobridge.workers import step, workflow
 
-__all__ = ["PROCESS", "begin_delivery", "finish_delivery", "process_delivery"]
+__all__ = ["PROCESS", "apply_delivery", "begin_delivery", "finish_delivery", "process_delivery"]
 
 log = logging.getLogger("chronobridge.ingress")
 
 PROCESS = "chronobridge.webhooks.process"
-APPLY_ATTEMPTS = 5
 BUDGET_WAITS = 3
-MAX_BUDGET_WAIT = 3600.0
+MAX_WAIT = 3600.0
+
+Outcome = dict[str, str | float | bool]
 
 
 @workflow(PROCESS)
 async def process_delivery(row_id: int) -> str:
     """Process inbox row `row_id`; its final status."""
-    event = await begin_delivery(row_id)
-    if event is None:
+    if not await begin_delivery(row_id):
         return "missing"
-    try:
-        outcome = await apply_delivery(row_id)
-        for _ in range(BUDGET_WAITS):
-            if "wait" not in outcome:
-                break
-            await DBOS.sleep_async(min(float(outcome["wait"]), MAX_BUDGET_WAIT))
-            outcome = await apply_delivery(row_id)
-    except Exception as error:
-        return await finish_delivery(row_id, status="failed", error_class=failure_class(error))
-    if "wait" in outcome:
-        return await finish_delivery(row_id, status="failed", error_class="BudgetExhausted")
-    changes = int(outcome["changes"])
-    status = "done" if changes else "duplicate"
-    return await finish_delivery(row_id, status=status, changes=changes)
+    attempt, budget_waits = 0, 0
+    while True:
+        outcome = await apply_delivery(row_id, attempt)
+        if "changes" in outcome:
+            changes = int(outcome["changes"])
+            status = "done" if changes else "duplicate"
+            return await finish_delivery(row_id, status=status, changes=changes)
+        if outcome.get("budget") and budget_waits < BUDGET_WAITS:
+            budget_waits += 1
+        elif outcome.get("retry") and not outcome.get("budget"):
+            attempt += 1
+        else:
+            return await finish_delivery(row_id, status="failed", error_class=str(outcome["error"]))
+        await DBOS.sleep_async(min(float(outcome["wait"]), MAX_WAIT))
 
 
 @step()
-async def begin_delivery(row_id: int) -> str | None:
-    """Mark the row processing; its event name, or None when the row is gone."""
+async def begin_delivery(row_id: int) -> bool:
+    """Mark the row processing; False when the row is gone."""
     processing = await _context.current()
-    row = await Inbox(processing.db).start(row_id)
-    return None if row is None else row.event
+    return await Inbox(processing.db).start(row_id) is not None
 
 
-@step(attempts=APPLY_ATTEMPTS, interval_sec=1.0, backoff=2.0)
-async def apply_delivery(row_id: int) -> dict[str, float]:
-    """`{"changes": n}`, or `{"wait": seconds}` when the API budget is spent for now."""
+@step(attempts=1)
+async def apply_delivery(row_id: int, attempt: int) -> Outcome:
+    """`{"changes": n}`; or `{"error": class, "retry": bool, "wait": s}` (and `"budget": True`
+    when the API budget is spent until `wait` seconds from now)."""
     processing = await _context.current()
-    row = await Inbox(processing.db).get(row_id)
+    inbox = Inbox(processing.db)
+    row = await inbox.count_attempt(row_id)
     target = route(row.event) if row is not None else None
     if row is None or target is None:
         return {"changes": 0}
@@ -80,7 +85,11 @@ async def apply_delivery(row_id: int) -> dict[str, float]:
         return {"changes": await processing.apply(row, target)}
     except BudgetExhausted as spent:
         wait = (spent.resume_at - datetime.now(UTC)).total_seconds()
-        return {"wait": max(wait, 1.0)}
+        return {"error": "BudgetExhausted", "budget": True, "retry": True, "wait": max(wait, 1.0)}
+    except Exception as error:
+        retry = attempt + 1 < processing.attempts and _retriable(error)
+        wait = processing.retry_seconds * 2**attempt
+        return {"error": type(error).__name__, "retry": retry, "wait": wait}
 
 
 @step()
@@ -104,10 +113,5 @@ async def finish_delivery(
     return status
 
 
-def failure_class(error: BaseException) -> str:
-    """The class name of what failed (a step's last error when its retries ran out)."""
-    errors = getattr(error, "errors", None)
-    if isinstance(errors, list) and errors and isinstance(errors[-1], BaseException):
-        error = errors[-1]
-    name = getattr(error, "type_name", None)  # a RecordedError replayed from the database
-    return str(name) if isinstance(name, str) else type(error).__name__
+def _retriable(error: BaseException) -> bool:
+    return not isinstance(error, HubError) or error.retriable

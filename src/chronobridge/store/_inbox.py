@@ -125,12 +125,13 @@ class Inbox:
         async with self._db.read() as conn:
             return {status: count for status, count in (await conn.execute(query)).all()}
 
-    async def start(self, row_id: int, *, workflow_id: str | None = None) -> StoredDelivery | None:
-        """A job takes the delivery: status processing, one more attempt."""
-        values: dict[str, Any] = {"status": "processing", "attempts": wd.c.attempts + 1}
-        if workflow_id is not None:
-            values["workflow_id"] = workflow_id
-        return await self._update(row_id, values)
+    async def start(self, row_id: int) -> StoredDelivery | None:
+        """A job takes the delivery: status processing."""
+        return await self._update(row_id, {"status": "processing"})
+
+    async def count_attempt(self, row_id: int) -> StoredDelivery | None:
+        """One more attempt at applying the delivery."""
+        return await self._update(row_id, {"attempts": wd.c.attempts + 1})
 
     async def finish(
         self,
