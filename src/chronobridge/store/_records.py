@@ -178,6 +178,26 @@ class Records:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _stored(self._db.keys, row._mapping)
 
+    async def by_ids(
+        self,
+        *,
+        app_id: int,
+        resource: str,
+        external_ids: Sequence[str],
+        tx: AsyncConnection | None = None,
+    ) -> list[StoredRecord]:
+        """The stored records among these ids (decrypted), deleted ones included."""
+        c = records.c
+        found: list[StoredRecord] = []
+        async with self._db.read(tx) as conn:
+            for part in chunks(external_ids):
+                stmt = records.select().where(
+                    c.app_id == app_id, c.resource == resource, c.external_id.in_(part)
+                )
+                rows = (await conn.execute(stmt)).all()
+                found.extend(_stored(self._db.keys, row._mapping) for row in rows)
+        return found
+
     async def page(
         self,
         *,
@@ -208,6 +228,32 @@ class Records:
         )
         async with self._db.read(tx) as conn:
             return set((await conn.execute(stmt)).scalars())
+
+    async def unseen_since(
+        self,
+        *,
+        app_id: int,
+        resource: str,
+        started_at: datetime,
+        tx: AsyncConnection | None = None,
+    ) -> tuple[set[str], set[str]]:
+        """For a complete pass that began at `started_at`: (live ids stored before it, those of
+        them the pass did not see). Seeing a record sets its `last_seen_at`."""
+        c = records.c
+        stmt = sa.select(c.external_id, c.last_seen_at).where(
+            c.app_id == app_id,
+            c.resource == resource,
+            c.deleted_at.is_(None),
+            c.first_seen_at < started_at,
+        )
+        stored: set[str] = set()
+        unseen: set[str] = set()
+        async with self._db.read(tx) as conn:
+            for external_id, last_seen in await conn.execute(stmt):
+                stored.add(external_id)
+                if last_seen < started_at:
+                    unseen.add(external_id)
+        return stored, unseen
 
     async def count(self, *, app_id: int, resource: str, include_deleted: bool = False) -> int:
         c = records.c

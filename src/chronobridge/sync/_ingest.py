@@ -35,7 +35,15 @@ from chronobridge.store import (
 from chronobridge.sync._prepare import Incoming, decide, map_rows, prepare
 from chronobridge.sync._rows import StoredModelRow, row_write, stored_row
 
-__all__ = ["IngestHook", "IngestReport", "StoredModelRow", "ingest"]
+__all__ = [
+    "Batch",
+    "IngestHook",
+    "IngestOptions",
+    "IngestReport",
+    "StoredModelRow",
+    "ingest",
+    "ingest_prepared",
+]
 
 
 class IngestHook(Protocol):
@@ -93,16 +101,68 @@ async def ingest(
     `kind` overrides the event kind (a webhook knows CREATED, LOCKED, ...); by default a record
     new to the store is CREATED and any other new version UPDATED.
     """
-    now = now or datetime.now(UTC)
     incoming, invalid = prepare(records, timezones=timezones)
-    run = _Ingest(db, app_id=app_id, resource=resource, now=now, connection_id=connection_id)
+    batch = Batch(incoming=incoming, received=len(records), invalid=invalid)
+    options = IngestOptions(
+        source=source,
+        connection_id=connection_id,
+        timezones=timezones,
+        mapping=mapping,
+        hooks=tuple(hooks),
+        delivery_id=delivery_id,
+        kind=kind,
+    )
     async with db.write(tx) as conn:
-        report = await run.apply(conn, incoming, mapping=mapping, timezones=timezones)
-        events = run.events(report.written, source=source, kind=kind, delivery_id=delivery_id)
-        report.events = await ChangeEvents(db).insert(conn, app_id=app_id, events=events)
-        for hook in hooks:
-            await hook.after_rows(conn, app_id, report.stored_rows)
-    return report.finish(received=len(records), invalid=invalid)
+        return await ingest_prepared(
+            db, conn, app_id=app_id, resource=resource, batch=batch, options=options, now=now
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    """Records already through `prepare` (the engine prepares them to move its cursor)."""
+
+    incoming: Sequence[Incoming]
+    received: int
+    invalid: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestOptions:
+    source: ChangeSource
+    connection_id: int | None
+    timezones: TimeZones
+    mapping: CompiledMapping
+    hooks: tuple[IngestHook, ...] = ()
+    delivery_id: str | None = None
+    kind: ChangeKind | None = None
+
+
+async def ingest_prepared(
+    db: Database,
+    tx: AsyncConnection,
+    *,
+    app_id: int,
+    resource: str,
+    batch: Batch,
+    options: IngestOptions,
+    now: datetime | None = None,
+) -> IngestReport:
+    """`ingest` for prepared records, inside the caller's transaction."""
+    now = now or datetime.now(UTC)
+    run = _Ingest(
+        db, app_id=app_id, resource=resource, now=now, connection_id=options.connection_id
+    )
+    progress = await run.apply(
+        tx, list(batch.incoming), mapping=options.mapping, timezones=options.timezones
+    )
+    events = run.events(
+        progress.written, source=options.source, kind=options.kind, delivery_id=options.delivery_id
+    )
+    progress.events = await ChangeEvents(db).insert(tx, app_id=app_id, events=events)
+    for hook in options.hooks:
+        await hook.after_rows(tx, app_id, progress.stored_rows)
+    return progress.finish(received=batch.received, invalid=batch.invalid)
 
 
 @dataclass(slots=True)
