@@ -16,6 +16,7 @@ from __future__ import annotations
 from chronobridge.store._api_log import ApiCall, ApiCallLog, LoggedCall
 from chronobridge.store._apps import App, Apps, AppSpec
 from chronobridge.store._audit import GENESIS, AuditEntry, AuditLog, AuditRecord, ChainCheck
+from chronobridge.store._blind_index import BLIND_INDEX_SECRET, BlindIndex
 from chronobridge.store._budget import Budget, BudgetUsage, Reservation
 from chronobridge.store._common import ConnectionStatus, Role
 from chronobridge.store._connections import Connection, Connections, Identity
@@ -26,6 +27,14 @@ from chronobridge.store._iframes import IframeRegistration, IframeRegistrations
 from chronobridge.store._inbox import Inbox, StoredDelivery, encrypt_payload, payload_context
 from chronobridge.store._inbox_writer import NewDelivery, make_sync_engine, write_deliveries
 from chronobridge.store._keyfile import KeyFile, load_keyring
+from chronobridge.store._match_reviews import (
+    MatchReviews,
+    NewReview,
+    Review,
+    ReviewKind,
+    ReviewStatus,
+)
+from chronobridge.store._matching import IndexedPatient, MatchIndex
 from chronobridge.store._migrate import (
     alembic_config,
     current_revisions,
@@ -41,6 +50,7 @@ from chronobridge.store._oauth_states import (
     OAuthStates,
     VerifiedState,
 )
+from chronobridge.store._pending_creates import CreateLock, LockStatus, PendingCreates
 from chronobridge.store._records import (
     Records,
     RecordWrite,
@@ -52,8 +62,18 @@ from chronobridge.store._rotate import RotationReport, reencrypt_all
 from chronobridge.store._schema import ensure_schema
 from chronobridge.store._sync_errors import ErrorStatus, SyncError, SyncErrors, SyncErrorWrite
 from chronobridge.store._tokens import RefreshHandle, StoredTokens, TokenPair, Tokens
+from chronobridge.store._writebacks import (
+    FINAL,
+    NewWriteback,
+    Settled,
+    StoredWriteback,
+    Writebacks,
+    WritebackStatus,
+)
 
 __all__ = [
+    "BLIND_INDEX_SECRET",
+    "FINAL",
     "GENESIS",
     "STATE_TTL",
     "ApiCall",
@@ -65,6 +85,7 @@ __all__ = [
     "AuditLog",
     "AuditRecord",
     "AuthorizationRequest",
+    "BlindIndex",
     "Budget",
     "BudgetUsage",
     "ChainCheck",
@@ -72,37 +93,52 @@ __all__ = [
     "Connection",
     "ConnectionStatus",
     "Connections",
+    "CreateLock",
     "Database",
     "ErrorStatus",
     "Identity",
     "IframeRegistration",
     "IframeRegistrations",
     "Inbox",
+    "IndexedPatient",
     "KeyFile",
     "KeyRing",
+    "LockStatus",
     "LoggedCall",
+    "MatchIndex",
+    "MatchReviews",
     "ModelRow",
     "ModelRowWrite",
     "ModelRows",
     "NewDelivery",
+    "NewReview",
+    "NewWriteback",
     "OAuthStates",
+    "PendingCreates",
     "RecordWrite",
     "Records",
     "RefreshHandle",
     "Reservation",
+    "Review",
+    "ReviewKind",
+    "ReviewStatus",
     "Role",
     "RotationReport",
+    "Settled",
     "StoredDelivery",
     "StoredEvent",
     "StoredRecord",
     "StoredTokens",
     "StoredVersion",
+    "StoredWriteback",
     "SyncError",
     "SyncErrorWrite",
     "SyncErrors",
     "TokenPair",
     "Tokens",
     "VerifiedState",
+    "WritebackStatus",
+    "Writebacks",
     "alembic_config",
     "current_revisions",
     "downgrade",

@@ -40,6 +40,13 @@ from chronobridge.store.tables.workers import (
     worker_probe_attempts,
     worker_probe_marks,
 )
+from chronobridge.store.tables.writeback import (
+    hub_secrets,
+    match_keys,
+    match_reviews,
+    pending_creates,
+    writebacks,
+)
 
 __all__ = [
     "DELIVERY_STATUSES",
@@ -55,10 +62,14 @@ __all__ = [
     "cursors",
     "encrypted_column",
     "encrypted_columns",
+    "hub_secrets",
     "iframe_registrations",
+    "match_keys",
+    "match_reviews",
     "metadata",
     "model_rows",
     "oauth_states",
+    "pending_creates",
     "records",
     "staged_pages",
     "sync_errors",
@@ -68,4 +79,5 @@ __all__ = [
     "worker_heartbeats",
     "worker_probe_attempts",
     "worker_probe_marks",
+    "writebacks",
 ]

@@ -1,0 +1,156 @@
+"""The match index: every patient row's blind-index keys (`matching.match_keys`), and the lookup
+that finds the stored patients sharing a key with a new one.
+
+Keys are HMAC-SHA256 digests stored as hex, one row per (model row, rule, key); the index on
+(app, rule, key) serves the lookup. Rows of deleted patients are skipped. The caller hands the
+candidates' key sets to `matching.decide`, which is pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chronobridge.domain.matching import Candidate, MatchKey
+from chronobridge.store._database import Database
+from chronobridge.store.tables import match_keys, model_rows
+
+__all__ = ["IndexedPatient", "MatchIndex"]
+
+_CHUNK = 400  # keys per lookup statement: far below SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedPatient:
+    """A stored patient the lookup found: its model row, DrChrono id and every stored key."""
+
+    row_id: int
+    external_id: str
+    keys: frozenset[MatchKey]
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.external_id, self.keys)
+
+
+class MatchIndex:
+    """The match_keys table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def replace(
+        self,
+        app_id: int,
+        keys_by_row: Mapping[int, Iterable[MatchKey]],
+        *,
+        tx: AsyncConnection | None = None,
+    ) -> None:
+        """Make each row's stored keys exactly these (an empty list removes the row's keys)."""
+        if not keys_by_row:
+            return
+        rows = [
+            {"model_row_id": row_id, "app_id": app_id, "rule": k.rule, "key": k.key.hex()}
+            for row_id, keys in keys_by_row.items()
+            for k in set(keys)
+        ]
+        async with self._db.write(tx) as conn:
+            ids = list(keys_by_row)
+            await conn.execute(match_keys.delete().where(match_keys.c.model_row_id.in_(ids)))
+            if rows:
+                await conn.execute(match_keys.insert(), rows)
+
+    async def lookup(
+        self,
+        app_id: int,
+        keys: Iterable[MatchKey],
+        *,
+        exclude_rows: Iterable[int] = (),
+        tx: AsyncConnection | None = None,
+    ) -> list[IndexedPatient]:
+        """Live patients sharing at least one lookup key, with all of their keys."""
+        wanted = [k for k in set(keys) if k.lookup]
+        excluded = set(exclude_rows)
+        async with self._db.read(tx) as conn:
+            row_ids: set[int] = set()
+            for start in range(0, len(wanted), _CHUNK):
+                row_ids |= await _rows_with(conn, app_id, wanted[start : start + _CHUNK])
+            return await _patients(conn, sorted(row_ids - excluded))
+
+    async def row_ids(
+        self,
+        app_id: int,
+        model: str,
+        external_ids: Iterable[str],
+        *,
+        tx: AsyncConnection | None = None,
+    ) -> dict[str, tuple[int, bool]]:
+        """DrChrono id → (model row id, deleted) for the rows of `model` that exist."""
+        wanted = sorted(set(external_ids))
+        found: dict[str, tuple[int, bool]] = {}
+        async with self._db.read(tx) as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = sa.select(
+                    model_rows.c.id, model_rows.c.external_id, model_rows.c.deleted_at
+                ).where(
+                    model_rows.c.app_id == app_id,
+                    model_rows.c.model == model,
+                    model_rows.c.external_id.in_(wanted[start : start + _CHUNK]),
+                )
+                for row in (await conn.execute(query)).all():
+                    found[str(row.external_id)] = (int(row.id), row.deleted_at is not None)
+        return found
+
+    async def keys_of(
+        self, row_ids: Sequence[int], *, tx: AsyncConnection | None = None
+    ) -> dict[int, frozenset[MatchKey]]:
+        """The stored keys of these rows (rows without keys are left out)."""
+        async with self._db.read(tx) as conn:
+            return await _keys(conn, row_ids)
+
+
+async def _rows_with(conn: AsyncConnection, app_id: int, keys: list[MatchKey]) -> set[int]:
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for k in keys:
+        by_rule[k.rule].append(k.key.hex())
+    if not by_rule:
+        return set()
+    match = sa.or_(
+        *(
+            sa.and_(match_keys.c.rule == rule, match_keys.c.key.in_(digests))
+            for rule, digests in by_rule.items()
+        )
+    )
+    query = (
+        sa.select(match_keys.c.model_row_id).where(match_keys.c.app_id == app_id, match).distinct()
+    )
+    return {int(row_id) for row_id in (await conn.execute(query)).scalars()}
+
+
+async def _patients(conn: AsyncConnection, row_ids: list[int]) -> list[IndexedPatient]:
+    if not row_ids:
+        return []
+    query = sa.select(model_rows.c.id, model_rows.c.external_id).where(
+        model_rows.c.id.in_(row_ids), model_rows.c.deleted_at.is_(None)
+    )
+    live = {int(r.id): str(r.external_id) for r in (await conn.execute(query)).all()}
+    keys = await _keys(conn, list(live))
+    return [
+        IndexedPatient(row_id, external_id, keys.get(row_id, frozenset()))
+        for row_id, external_id in sorted(live.items())
+    ]
+
+
+async def _keys(conn: AsyncConnection, row_ids: Sequence[int]) -> dict[int, frozenset[MatchKey]]:
+    found: dict[int, set[MatchKey]] = defaultdict(set)
+    for start in range(0, len(row_ids), _CHUNK):
+        chunk = list(row_ids[start : start + _CHUNK])
+        query = sa.select(match_keys.c.model_row_id, match_keys.c.rule, match_keys.c.key).where(
+            match_keys.c.model_row_id.in_(chunk)
+        )
+        for row in (await conn.execute(query)).all():
+            found[int(row.model_row_id)].add(MatchKey(row.rule, bytes.fromhex(row.key)))
+    return {row_id: frozenset(keys) for row_id, keys in found.items()}
