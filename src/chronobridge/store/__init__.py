@@ -21,6 +21,7 @@ from chronobridge.store._budget import Budget, BudgetUsage, Reservation
 from chronobridge.store._common import ConnectionStatus, Role
 from chronobridge.store._connections import Connection, Connections, Identity
 from chronobridge.store._crypto import KeyRing
+from chronobridge.store._cursors import CursorRow, Cursors
 from chronobridge.store._database import Database, make_engine, normalize_url
 from chronobridge.store._events import ChangeEvents, StoredEvent
 from chronobridge.store._iframes import IframeRegistration, IframeRegistrations
@@ -59,8 +60,11 @@ from chronobridge.store._records import (
     record_context,
 )
 from chronobridge.store._rotate import RotationReport, reencrypt_all
+from chronobridge.store._runs import COUNTERS, RunRow, SyncRuns
 from chronobridge.store._schema import ensure_schema
+from chronobridge.store._staged import StagedPage, StagedPages, staged_context
 from chronobridge.store._sync_errors import ErrorStatus, SyncError, SyncErrors, SyncErrorWrite
+from chronobridge.store._sync_lock import sync_lock
 from chronobridge.store._tokens import RefreshHandle, StoredTokens, TokenPair, Tokens
 from chronobridge.store._writebacks import (
     FINAL,
@@ -73,6 +77,7 @@ from chronobridge.store._writebacks import (
 
 __all__ = [
     "BLIND_INDEX_SECRET",
+    "COUNTERS",
     "FINAL",
     "GENESIS",
     "STATE_TTL",
@@ -94,6 +99,8 @@ __all__ = [
     "ConnectionStatus",
     "Connections",
     "CreateLock",
+    "CursorRow",
+    "Cursors",
     "Database",
     "ErrorStatus",
     "Identity",
@@ -124,7 +131,10 @@ __all__ = [
     "ReviewStatus",
     "Role",
     "RotationReport",
+    "RunRow",
     "Settled",
+    "StagedPage",
+    "StagedPages",
     "StoredDelivery",
     "StoredEvent",
     "StoredRecord",
@@ -134,6 +144,7 @@ __all__ = [
     "SyncError",
     "SyncErrorWrite",
     "SyncErrors",
+    "SyncRuns",
     "TokenPair",
     "Tokens",
     "VerifiedState",
@@ -154,6 +165,8 @@ __all__ = [
     "payload_context",
     "record_context",
     "reencrypt_all",
+    "staged_context",
+    "sync_lock",
     "upgrade",
     "write_deliveries",
 ]
