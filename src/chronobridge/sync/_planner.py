@@ -63,10 +63,9 @@ def _due(
         return Due(app_id=app_id, resource=resource, mode="auto", due_at=row.next_due_at or NEVER)
     if not plan_for(resource).reconcile or row.state.get("run_mode"):
         return None
-    every = timedelta(seconds=policy.reconcile_every)
-    last = row.reconciled_at
-    if last is None or last + every <= now:
-        return Due(app_id=app_id, resource=resource, mode="reconcile", due_at=last or NEVER)
+    last = row.reconciled_at  # set by the backfill (a complete pass): None means not yet
+    if last is not None and last + timedelta(seconds=policy.reconcile_every) <= now:
+        return Due(app_id=app_id, resource=resource, mode="reconcile", due_at=last)
     return None
 
 

@@ -66,3 +66,35 @@ async def counts(db: Database) -> dict[str, int]:
         "events": await table_count(db, change_events),
         "open_errors": await table_count(db, sync_errors, status="open"),
     }
+
+
+async def connect_app(db: Database, base_url: str, *, user: str = "doctor1") -> tuple[int, int]:
+    """An app pointing at the emulator at `base_url`, with an active connection for `user`
+    whose tokens come from the emulator (the production client path, no OAuth dance)."""
+    import httpx2
+
+    from chronobridge.store import Connections, Identity, Role, TokenPair
+
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        answer = await http.post(
+            "/_emulator/oauth/token", json={"client_id": "demo-client-id", "user": user}
+        )
+        answer.raise_for_status()
+        body = answer.json()
+    spec = AppSpec(
+        name="emulator",
+        client_id="demo-client-id",
+        client_secret="demo-client-secret-not-for-production",
+        redirect_uris=("http://127.0.0.1:8600/oauth/callback",),
+        drchrono_url=base_url,
+        rate_limit=100_000,
+    )
+    app = await Apps(db).ensure(spec)
+    pair = TokenPair(
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        expires_at=datetime.now(UTC) + timedelta(seconds=int(body["expires_in"])),
+    )
+    identity = Identity(drchrono_user_id=1, username=user, role=Role.DOCTOR, doctor_id=268001)
+    connection = await Connections(db).connect(app.id, identity, pair, scopes=("patients:read",))
+    return app.id, connection.id
