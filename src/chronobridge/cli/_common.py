@@ -17,6 +17,11 @@ from chronobridge.cli._errors_out import DEBUG_ENV
 __all__ = ["AppOpt", "FormatOpt", "OutputFormat", "root", "table"]
 
 
+# --debug: our own records, and each request's method and path (httpx2 logs the path only: the
+# client's log filter cuts the query). Database drivers stay quiet: they log bound parameters.
+DEBUG_LOGGERS = {"chronobridge": logging.DEBUG, "httpx2": logging.INFO}
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -58,7 +63,9 @@ def root(
         os.environ["CHRONOBRIDGE_DATABASE_URL"] = database_url
     if debug:
         os.environ[DEBUG_ENV] = "1"
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+        for name, level in DEBUG_LOGGERS.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -14,7 +14,7 @@ from typing import NoReturn, TypeVar
 
 import typer
 
-from chronobridge.errors import HubError
+from chronobridge.errors import HubError, ServerError
 
 __all__ = ["DEBUG_ENV", "fail", "run", "sentence"]
 
@@ -24,10 +24,18 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
+# Hints written for background jobs ("retried later") say what a person at the prompt can do.
+_AT_THE_PROMPT: dict[type[HubError], str] = {
+    ServerError: "DrChrono is having trouble; try again in a few minutes.",
+}
+
+
 def sentence(error: HubError) -> str:
     """`<message>. <hint>`: what happened, then what to do."""
-    text = str(error).strip().rstrip(".")
+    text = str(error).strip().rstrip(".").replace(". (", " (")  # "Failed. (GET /x -> 502)"
     hint = error.hint.strip()
+    if hint == type(error).hint:
+        hint = _AT_THE_PROMPT.get(type(error), hint)
     return f"{text}. {hint}" if hint else f"{text}."
 
 

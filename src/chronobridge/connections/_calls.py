@@ -121,10 +121,10 @@ def _whole(value: object) -> int | None:
 
 
 def _shape(path: str) -> str:
-    """The path as safe to repeat: catalog words stay, ids become {id}, anything else `...`
+    """The path as safe to repeat: catalog words stay, ids become {id}, anything else {?}
     (a mistyped path may hold a name or a token)."""
     known = _catalog_words()
-    parts = ["{id}" if p.isdigit() else p if p in known else "..." for p in path.split("/")]
+    parts = ["{id}" if p.isdigit() else p if p in known else "{?}" for p in path.split("/")]
     return "/".join(parts)
 
 

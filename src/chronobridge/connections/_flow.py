@@ -24,7 +24,14 @@ from chronobridge.connections._identity import fetch_identity
 from chronobridge.connections._observer import ApiLogObserver
 from chronobridge.connections._services import Services
 from chronobridge.domain.budget import Priority
-from chronobridge.errors import AccessDenied, ConfigError, HubError, OAuthError, RateLimited
+from chronobridge.errors import (
+    AccessDenied,
+    ConfigError,
+    HubError,
+    OAuthError,
+    RateLimited,
+    ServerError,
+)
 from chronobridge.store import (
     App,
     AuditEntry,
@@ -194,10 +201,16 @@ async def _identity_or_revoke(services: Services, app: App, grant: Grant) -> Ide
     """Who connected; if that cannot be learned, the fresh tokens are revoked, not left live."""
     try:
         return await fetch_identity(services, app, grant.pair.access_token)
-    except HubError:
+    except HubError as failure:
         endpoint = TokenEndpoint(services, app)
         with contextlib.suppress(HubError):  # best effort: the user must see the first failure
             await endpoint.revoke(grant.pair.refresh_token, hint="refresh_token", observer=None)
+        if isinstance(failure, ServerError):
+            raise ServerError(
+                "DrChrono answered the request for the connecting user with a server error",
+                method=failure.method, path=failure.path, status=failure.status,
+                hint="DrChrono is having trouble; try chronobridge connect again in a few minutes.",
+            ) from None  # fmt: skip
         raise
 
 
