@@ -18,9 +18,11 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from chronobridge.errors import HubError, Retriable
 from chronobridge.store import CursorRow, Cursors, Database
 from chronobridge.sync._context_jobs import current_engine, fresh_engine
 from chronobridge.sync._planner import Due
+from chronobridge.sync._report import RunStatus
 from chronobridge.workers import (
     SYNC,
     Job,
@@ -35,8 +37,10 @@ from chronobridge.workers import (
 
 __all__ = [
     "CLAIM",
+    "MAX_RECOVERIES",
     "PLANNER",
     "WORKFLOW_MODULE",
+    "SyncBusy",
     "enqueue_sync",
     "plan_tick",
     "schedules",
@@ -46,19 +50,30 @@ __all__ = [
 WORKFLOW_MODULE = __name__
 PLANNER = "sync-planner"
 CLAIM = timedelta(minutes=15)
+MAX_RECOVERIES = 100
+"""A run resumes from its cursor after every crash, so each recovery makes progress: a long
+backfill may live through many restarts (deploys, kills) before it finishes."""
 """An enqueued resource is not due again for this long (its run sets the real due time)."""
 
 
-@workflow("chronobridge.sync.resource")
+class SyncBusy(HubError, Retriable):
+    """Another process is running this sync (or its lock is not released yet)."""
+
+    hint = "The job tries again in a moment."
+
+
+@workflow("chronobridge.sync.resource", max_recovery_attempts=MAX_RECOVERIES)
 async def sync_resource(app_id: int, resource: str, mode: str, job: str) -> dict[str, Any]:
     """One sync run; returns its counts (no patient data)."""
     return await _run(app_id, resource, mode, job)
 
 
-@step(attempts=3, interval_sec=2.0)
+@step(attempts=6, interval_sec=1.0)
 async def _run(app_id: int, resource: str, mode: str, job: str) -> dict[str, Any]:
     engine = await current_engine()
     report = await engine.run(app_id, resource, mode=mode, workflow_id=job)
+    if report.status is RunStatus.BUSY:
+        raise SyncBusy(f"The sync of {resource} for app {app_id} is running elsewhere.")
     return report.counts()
 
 

@@ -39,15 +39,7 @@ class Practice:
     budget: MemoryBudget
 
     def expected(self, resource: str) -> dict[str, str]:
-        state, schema = self.state, CATALOG.resources[resource].schema
-        found: dict[str, str] = {}
-        for record, meta in state.records.scan(resource):
-            if meta.practice != MAIN_PRACTICE:
-                continue
-            wire = renderer(state).wire(schema, record, meta, verbose=False)
-            text = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            found[str(record["id"])] = hashlib.sha256(text.encode()).hexdigest()
-        return found
+        return expected_digests(self.state, resource)
 
     async def churn(self, changes: int) -> list[dict[str, Any]]:
         answer = await self.http.post("/_emulator/churn", json={"changes": changes})
@@ -61,6 +53,19 @@ class Practice:
 
     async def stats_total(self) -> int:
         return int((await self.http.get("/_emulator/stats")).json()["total"])
+
+
+def expected_digests(state: EmulatorState, resource: str) -> dict[str, str]:
+    """{id: digest} of the practice's live records, rendered exactly like a list page."""
+    schema = CATALOG.resources[resource].schema
+    found: dict[str, str] = {}
+    for record, meta in state.records.scan(resource):
+        if meta.practice != MAIN_PRACTICE:
+            continue
+        wire = renderer(state).wire(schema, record, meta, verbose=False)
+        text = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        found[str(record["id"])] = hashlib.sha256(text.encode()).hexdigest()
+    return found
 
 
 async def token_for(http: httpx2.AsyncClient, user: str = "doctor1") -> str:
