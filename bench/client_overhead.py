@@ -9,6 +9,9 @@
     yielding record by record) against a baseline measured in the same run: a bare httpx2 GET
     plus json.loads of the same page through the same transport. Two transports: a replay of
     one captured emulator page (isolates the client) and the emulator itself over ASGI.
+(c) The same list through the hub's real connection path (bench/_connection_path.py): connect
+    (code exchange, /api/users/current) then list, counting the connection's fixed overhead,
+    and a page through the connection's client (store budget, API log) against the others.
 Prints figures only; nothing here asserts a time.
 """
 
@@ -30,6 +33,11 @@ import httpx2
 from chronobridge.catalog import SCOPES
 from chronobridge.client import DrChronoClient, MemoryObserver, MemoryTokenSource
 from chronobridge.emulator import EmulatorConfig, create_app
+
+try:
+    from bench._connection_path import connection_path
+except ImportError:  # run as a script: python bench/client_overhead.py
+    from _connection_path import connection_path  # type: ignore[no-redef]
 
 BASE = "http://emulator.bench"
 PAGE = 250
@@ -170,6 +178,7 @@ def run(*, patients: int = 10_000, rounds: int = 300) -> None:
     """The entry point `python -m bench` calls."""
     asyncio.run(calls_per_record(patients))
     asyncio.run(overhead_per_page(rounds))
+    asyncio.run(connection_path(patients, rounds, _timings_us))
 
 
 if __name__ == "__main__":

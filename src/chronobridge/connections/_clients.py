@@ -52,6 +52,7 @@ async def open_client(
     cid = connection if isinstance(connection, int) else connection.id
     current = await ensure_active(services, cid)
     app = await app_of(services, current.app_id)
+    await Connections(services.db).touch(current.id, now=services.now())  # "last used"
     return _client(services, app, token_source(services, app, current), current.id, priority)
 
 

@@ -100,7 +100,9 @@ async def start_authorization(
             f"The redirect URI {uri or '(none)'} is not registered for application {app.name!r}",
             hint="Use one of the application's redirect URIs (chronobridge apps list).",
         )
-    request = await OAuthStates(services.db).create(
+    states = OAuthStates(services.db)
+    await states.purge(now=services.now())  # used or expired states are kept one day only
+    request = await states.create(
         app.id, redirect_uri=uri, session_key=session_key, now=services.now()
     )
     return AuthorizationStart(
