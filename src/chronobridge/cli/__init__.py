@@ -6,6 +6,7 @@ import typer
 
 from chronobridge.cli import (
     _actions,
+    _appointments,
     _apps,
     _budget,
     _call,
@@ -15,6 +16,8 @@ from chronobridge.cli import (
     _connections,
     _emulator,
     _keys,
+    _matches,
+    _patients,
     _worker,
 )
 
@@ -36,6 +39,9 @@ _budget.register(app)
 _actions.register(app)
 _keys.register(app)
 _config.register(app)
+_patients.register(app)
+_appointments.register(app)
+_matches.register(app)
 
 
 def main() -> None:

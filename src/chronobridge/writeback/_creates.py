@@ -23,12 +23,12 @@ from typing import Any
 
 from chronobridge.client import DrChronoClient
 from chronobridge.domain.mappings import MappingContext
-from chronobridge.domain.matching import RULES, Hasher, MatchKind
+from chronobridge.domain.matching import Hasher, MatchKind
 from chronobridge.domain.writeback import ModelChange, RequestPlan, Verdict, classify_error
 from chronobridge.errors import HubError
 from chronobridge.store import CreateLock, LockStatus, Settled, StoredWriteback, WritebackStatus
 from chronobridge.writeback import _sentences as say
-from chronobridge.writeback._identity import identity_key, keys_of_values
+from chronobridge.writeback._identity import exact_rules, identity_key, keys_of_values
 from chronobridge.writeback._inbound import open_inbound_review
 from chronobridge.writeback._lookup import find_existing
 from chronobridge.writeback._outcome import Retry, settle_verdict
@@ -106,7 +106,7 @@ async def _as_owner(
             status=WritebackStatus.DONE,
             drchrono_id=found,
             matched_existing=True,
-            message=say.adopted(stored.model, found, _exact(decision.rules)),
+            message=say.adopted(stored.model, found, exact_rules(decision.rules)),
         )
     if decision.kind is MatchKind.POSSIBLE and not stored.force:
         review = await open_inbound_review(
@@ -116,11 +116,6 @@ async def _as_owner(
         message = say.review(decision.patient_ids, decision.rules, review.id)
         return Settled(status=WritebackStatus.REVIEW, message=message)
     return await _post(services, client, stored, request, lock, context)
-
-
-def _exact(rules: tuple[str, ...]) -> tuple[str, ...]:
-    """The rules that made the match exact (the possible ones add nothing to the sentence)."""
-    return tuple(rule.name for rule in RULES if rule.kind is MatchKind.EXACT and rule.name in rules)
 
 
 async def _post(

@@ -12,14 +12,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chronobridge.domain.matching import (
+    RULES,
     Hasher,
     MatchKey,
+    MatchKind,
     PatientIdentity,
     identity_from_row,
     match_keys,
 )
 
-__all__ = ["duplicate_fingerprint", "identity_key", "inbound_fingerprint", "keys_of_values"]
+__all__ = [
+    "duplicate_fingerprint",
+    "exact_rules",
+    "identity_key",
+    "inbound_fingerprint",
+    "keys_of_values",
+]
 
 
 def keys_of_values(
@@ -50,6 +58,12 @@ def inbound_fingerprint(app_id: int, keys: Iterable[MatchKey], matched: Iterable
     """The same inbound identity against the same patients gives the same review."""
     hexes = sorted(k.key.hex() for k in keys)
     return _digest("inbound", str(app_id), *hexes, "|", *sorted(set(matched)))
+
+
+def exact_rules(rules: Iterable[str]) -> tuple[str, ...]:
+    """The rules that made a match exact (the possible ones that also matched add nothing)."""
+    found = set(rules)
+    return tuple(r.name for r in RULES if r.kind is MatchKind.EXACT and r.name in found)
 
 
 def _digest(*parts: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chronobridge.domain.matching import MatchDecision, MatchKey, MatchKind, decide
 from chronobridge.store import NewReview, Review, ReviewKind
-from chronobridge.writeback._identity import inbound_fingerprint, keys_of_values
+from chronobridge.writeback._identity import exact_rules, inbound_fingerprint, keys_of_values
 from chronobridge.writeback._services import WritebackServices
 from chronobridge.writeback._values import encode_values, model_values
 
@@ -28,6 +28,13 @@ class InboundMatch:
     decision: MatchDecision
     review: Review | None = None
     """The review opened (or found) for a possible match."""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The rules worth naming: the exact ones for an exact match, else all that matched."""
+        if self.decision.kind is MatchKind.EXACT:
+            return exact_rules(self.decision.rules)
+        return self.decision.rules
 
     @property
     def patient_id(self) -> str | None:
