@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from cli_rig import Cli, Emulator, emulator
 
 from chronobridge.catalog import CATALOG
@@ -136,3 +137,13 @@ def test_apps_actions_and_config_never_print_a_secret(tmp_path: Path) -> None:
     assert len(actions) == len(CATALOG.operations)
     assert set(actions[0]) == {"name", "resource", "operation", "method", "path", "scopes",
                                "input_schema"}  # fmt: skip
+
+
+@pytest.mark.parametrize("db_kind", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_same_with_postgresql_from_the_environment(tmp_path: Path, database_url: str) -> None:
+    with emulator(patients=PATIENTS, auto_approve="staff1") as emu:
+        cli = Cli.against(tmp_path / "home", emu.url, CHRONOBRIDGE_DATABASE_URL=database_url)
+        assert cli("connect").out.startswith("Connected staff1 (staff member")
+        listed = cli("call", "GET", "/api/patients", "--all")
+    assert len(json.loads(listed.out)) == PATIENTS
+    assert not (tmp_path / "home" / "hub.sqlite").exists()
