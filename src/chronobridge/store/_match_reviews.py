@@ -103,6 +103,13 @@ class MatchReviews:
         async with self._db.write(tx) as conn:
             opened = (await conn.execute(insert.returning(match_reviews.c.id))).first()
             row = (await conn.execute(_by_fingerprint(new.app_id, new.fingerprint))).one()
+            if opened is None and row.writeback_id is None and new.writeback_id is not None:
+                await conn.execute(  # the change held back by this review, for its decision
+                    match_reviews.update()
+                    .where(match_reviews.c.id == row.id)
+                    .values(writeback_id=new.writeback_id)
+                )
+                row = (await conn.execute(_by_fingerprint(new.app_id, new.fingerprint))).one()
         return _review(row._mapping), opened is not None
 
     async def get(self, review_id: int, *, tx: AsyncConnection | None = None) -> Review | None:

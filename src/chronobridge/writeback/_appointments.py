@@ -19,6 +19,7 @@ from chronobridge.client import DrChronoClient
 from chronobridge.domain.mappings import MappingContext, apply
 from chronobridge.domain.writeback import ModelChange, WriteAction
 from chronobridge.errors import MappingError
+from chronobridge.writeback._lookup import close_listing
 
 __all__ = ["find_booked", "reschedule_change"]
 
@@ -31,9 +32,12 @@ async def find_booked(client: DrChronoClient, body: Mapping[str, Any]) -> Mappin
     if len(start) < 16 or body.get("doctor") is None:
         return None
     listing = client.resource("appointments").list(date=start[:10], doctor=body["doctor"])
-    async for appointment in listing:
-        if isinstance(appointment, Mapping) and _same(appointment, body, start):
-            return appointment
+    try:
+        async for appointment in listing:
+            if isinstance(appointment, Mapping) and _same(appointment, body, start):
+                return appointment
+    finally:
+        await close_listing(listing)
     return None
 
 

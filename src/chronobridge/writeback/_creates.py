@@ -26,7 +26,14 @@ from chronobridge.domain.mappings import MappingContext
 from chronobridge.domain.matching import Hasher, MatchKind
 from chronobridge.domain.writeback import ModelChange, RequestPlan, Verdict, classify_error
 from chronobridge.errors import HubError
-from chronobridge.store import CreateLock, LockStatus, Settled, StoredWriteback, WritebackStatus
+from chronobridge.store import (
+    CreateLock,
+    LockStatus,
+    ReviewStatus,
+    Settled,
+    StoredWriteback,
+    WritebackStatus,
+)
 from chronobridge.writeback import _sentences as say
 from chronobridge.writeback._identity import exact_rules, identity_key, keys_of_values
 from chronobridge.writeback._inbound import open_inbound_review
@@ -52,7 +59,11 @@ async def create_patient(
     lock = await _acquire(services, stored, identity_key(identity, hasher))
     if lock is None:
         return Retry(retry_after=None, error_class="CreateInProgress", message=say.busy())
-    return await _as_owner(services, client, stored, change, request, context, lock, hasher)
+    try:
+        return await _as_owner(services, client, stored, change, request, context, lock, hasher)
+    except HubError:  # the lookup failed (budget, 5xx): nothing was sent, let others go on
+        await _release(services, lock, stored, LockStatus.FAILED)
+        raise
 
 
 async def _acquire(
@@ -112,9 +123,10 @@ async def _as_owner(
         review = await open_inbound_review(
             services, stored.app_id, change.values, keys, decision, writeback_id=stored.id
         )
-        await _release(services, lock, stored, LockStatus.FAILED)
-        message = say.review(decision.patient_ids, decision.rules, review.id)
-        return Settled(status=WritebackStatus.REVIEW, message=message)
+        if review.status is not ReviewStatus.DISMISSED:  # dismissed: a person said "another"
+            await _release(services, lock, stored, LockStatus.FAILED)
+            message = say.review(decision.patient_ids, decision.rules, review.id)
+            return Settled(status=WritebackStatus.REVIEW, message=message)
     return await _post(services, client, stored, request, lock, context)
 
 

@@ -11,7 +11,7 @@ the practice's mapping and run through the same rules as the store's candidates.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from chronobridge.client import DrChronoClient
@@ -29,7 +29,7 @@ from chronobridge.domain.matching import (
 from chronobridge.errors import MappingError, NotFound
 from chronobridge.writeback._services import WritebackServices
 
-__all__ = ["drchrono_candidates", "find_existing", "store_candidates"]
+__all__ = ["close_listing", "drchrono_candidates", "find_existing", "store_candidates"]
 
 
 async def store_candidates(
@@ -97,16 +97,23 @@ async def _listed(
         listing = patients.list(last_name=raw_last_name.strip())
     else:
         return []
-    limit = services.settings.lookup_limit
-    return [record async for record in _take(listing, limit)]
+    found: list[Mapping[str, Any]] = []
+    try:
+        async for record in listing:
+            if len(found) >= services.settings.lookup_limit:
+                break
+            if isinstance(record, Mapping):
+                found.append(record)
+    finally:
+        await close_listing(listing)
+    return found
 
 
-async def _take(listing: Any, limit: int) -> Any:
-    count = itertools.count()
-    async for record in listing:
-        if next(count) >= limit:
-            break
-        yield record
+async def close_listing(listing: AsyncIterator[Any]) -> None:
+    """Stop a listing left early (its generator would otherwise be closed by the GC)."""
+    aclose = getattr(listing, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 async def _get(client: DrChronoClient, patient_id: str) -> Mapping[str, Any] | None:

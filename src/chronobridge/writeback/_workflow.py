@@ -110,8 +110,10 @@ async def _attempt(writeback_id: int) -> dict[str, Any]:
 async def _give_up(writeback_id: int) -> str:
     services = await current_services()
     current = await services.outbox.get(writeback_id)
-    if current is None or current.final:
-        return current.status.value if current is not None else WritebackStatus.FAILED.value
+    if current is None:
+        return WritebackStatus.FAILED.value
+    if current.status is not WritebackStatus.QUEUED:  # settled, or another execution has it
+        return current.status.value
     failed = Settled(
         status=WritebackStatus.FAILED,
         error_class=current.error_class,
