@@ -15,9 +15,12 @@ from chronobridge.cli import (
     _connect,
     _connections,
     _emulator,
+    _errors,
     _keys,
     _matches,
     _patients,
+    _store,
+    _sync,
     _worker,
 )
 
@@ -42,6 +45,9 @@ _config.register(app)
 _patients.register(app)
 _appointments.register(app)
 _matches.register(app)
+_sync.register(app)
+_store.register(app)
+_errors.register(app)
 
 
 def main() -> None:

@@ -124,6 +124,15 @@ class ModelRows:
             row = (await conn.execute(stmt)).first()
         return None if row is None else _row(self._db.keys, row._mapping)
 
+    async def for_record(
+        self, record_id: int, *, tx: AsyncConnection | None = None
+    ) -> list[ModelRow]:
+        """Every row mapped from one raw record (one per model that reads its resource)."""
+        stmt = model_rows.select().where(model_rows.c.record_id == record_id)
+        async with self._db.read(tx) as conn:
+            rows = (await conn.execute(stmt.order_by(model_rows.c.model))).all()
+        return [_row(self._db.keys, row._mapping) for row in rows]
+
     async def page(
         self,
         *,

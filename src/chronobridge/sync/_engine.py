@@ -210,7 +210,7 @@ class SyncEngine:
         if ctx.resource != "patients" or report.mode != RunMode.INCREMENTAL.value:
             return report
         refreshed = await refresh_patients(ctx, report.changed_ids)
-        return _with(report, refreshed=refreshed)
+        return _with(report, refreshed=refreshed, calls=ctx.counter.calls)
 
     async def _halt(
         self,

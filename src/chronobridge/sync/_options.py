@@ -22,7 +22,7 @@ class EngineOptions:
     cursor: CursorPolicy = DEFAULT_POLICY
     refresh_resources: tuple[str, ...] = ("allergies", "medications", "problems")
     """Resources without `since` refreshed per patient when a patient changes."""
-    refresh_limit: int = 10
+    refresh_limit: int = 5
     """Patients refreshed that way per patients poll (each costs one call per resource)."""
     refresh_min_share: float = 0.5
     """...and only while at least this share of the poll budget is left in the hour."""

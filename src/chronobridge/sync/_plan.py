@@ -26,6 +26,7 @@ from chronobridge.catalog import CATALOG, Kind, Resource
 __all__ = [
     "BACKFILL_SINCE",
     "FIRST",
+    "MODELS",
     "ResourcePlan",
     "Strategy",
     "plan_for",
@@ -37,6 +38,9 @@ BACKFILL_SINCE = "2000-01-01"
 
 FIRST = ("doctors", "offices", "users")
 """Synced before everything else: the doctors' time zones are needed to read every timestamp."""
+
+MODELS = ("patients", "appointments")
+"""Then the resources of the practice model people look at first."""
 
 
 class Strategy(StrEnum):
@@ -70,9 +74,10 @@ def plan_for(name: str) -> ResourcePlan:
 
 
 def syncable() -> tuple[str, ...]:
-    """Every resource the engine can sync, in sync order: FIRST, then the rest by name."""
+    """Every resource the engine can sync, in sync order: FIRST, MODELS, the rest by name."""
     names = sorted(_plans())
-    return tuple(n for n in FIRST if n in names) + tuple(n for n in names if n not in FIRST)
+    lead = tuple(n for n in (*FIRST, *MODELS) if n in names)
+    return lead + tuple(n for n in names if n not in lead)
 
 
 @cache

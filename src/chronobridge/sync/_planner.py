@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from chronobridge.store import Connections, ConnectionStatus, CursorRow, Cursors, Database
 from chronobridge.sync._intervals import IntervalPolicy
-from chronobridge.sync._plan import FIRST, plan_for
+from chronobridge.sync._plan import FIRST, MODELS, plan_for
 
 __all__ = ["NEVER", "Due", "plan_due"]
 
@@ -70,7 +70,8 @@ def _due(
 
 
 def _order(due: Due) -> tuple[int, int, datetime, str]:
-    first = FIRST.index(due.resource) if due.resource in FIRST else len(FIRST)
+    lead = (*FIRST, *MODELS)
+    first = lead.index(due.resource) if due.resource in lead else len(lead)
     return (first, 1 if due.mode == "reconcile" else 0, due.due_at, due.resource)
 
 

@@ -1,0 +1,142 @@
+"""`chronobridge sync [RESOURCE...] [--full | --reconcile]`: bring the store up to date now.
+
+Runs the sync engine in this process (the same runs the workers do), resource by resource in
+sync order, with progress bars, and ends with a summary table. A spent budget pauses a resource
+until the hour turns (the summary says when); exit code 1 when a resource failed or was stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, table
+from chronobridge.cli._errors_out import fail, run
+from chronobridge.cli._sync_common import MappingOpt, sync_session
+from chronobridge.cli._sync_progress import SyncBars
+from chronobridge.sync import (
+    Progress,
+    ProgressCallback,
+    RunStatus,
+    SyncEngine,
+    SyncReport,
+    plan_for,
+    syncable,
+)
+
+__all__ = ["register"]
+
+ResourcesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Resources to sync (default: every resource that can be).", show_default=False
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync)
+
+
+def sync(
+    resources: ResourcesArg = None,
+    *,
+    full: Annotated[
+        bool, typer.Option("--full", help="Read everything again (a new backfill).")
+    ] = False,
+    reconcile: Annotated[
+        bool, typer.Option("--reconcile", help="A full id pass that finds deletions.")
+    ] = False,
+    app: AppOpt = None,
+    mapping: MappingOpt = None,
+    show: Annotated[
+        bool, typer.Option("--list", help="List the resources and how each is synced.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    output: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Sync DrChrono into the store now: backfill, then incremental (or --full, --reconcile)."""
+    if show:
+        typer.echo(_resource_table())
+        return
+    if full and reconcile:
+        fail("Choose one of --full and --reconcile.")
+    mode = "full" if full else "reconcile" if reconcile else "auto"
+    unknown = sorted(set(resources or ()) - set(syncable()))
+    if unknown:
+        fail(f"Cannot sync {', '.join(unknown)}. chronobridge sync --list shows what can be.")
+
+    async def work() -> list[SyncReport]:
+        async with sync_session(app, mapping) as session:
+            with SyncBars(enabled=progress and output is OutputFormat.TABLE) as bars:
+                return await _run(session.engine, session.app.id, resources, mode, bars)
+
+    reports = run(work)
+    _print(reports, output)
+    if any(r.status in (RunStatus.FAILED, RunStatus.STOPPED) for r in reports):
+        raise typer.Exit(1)
+
+
+async def _run(
+    engine: SyncEngine, app_id: int, resources: list[str] | None, mode: str, bars: SyncBars
+) -> list[SyncReport]:
+    wanted = set(resources or engine.resources)
+    reports = []
+    for name in [n for n in syncable() if n in wanted]:
+        report = await engine.run(app_id, name, mode=mode, progress=_updater(bars))
+        bars.done(name)
+        reports.append(report)
+    return reports
+
+
+def _updater(bars: SyncBars) -> ProgressCallback:
+    def update(progress: Progress) -> None:
+        bars.update(progress)
+
+    return update
+
+
+def _print(reports: list[SyncReport], output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps([r.counts() for r in reports], indent=2))
+        return
+    headers = ("RESOURCE", "MODE", "STATUS", "PAGES", "RECORDS", "NEW", "CHANGED", "DELETED",
+               "UNMAPPED", "CALLS", "NOTE")  # fmt: skip
+    rows = [
+        (r.resource, r.mode, r.status.value, r.pages, r.records, r.created, r.updated, r.deleted,
+         r.failed, r.calls, _note(r))
+        for r in reports
+    ]  # fmt: skip
+    typer.echo(table(headers, rows))
+    total = sum(r.records for r in reports), sum(r.calls for r in reports)
+    typer.echo(f"synced {len(reports)} resources: {total[0]:,} records read, {total[1]} calls")
+
+
+def _note(report: SyncReport) -> str | None:
+    if report.status is RunStatus.PAUSED and report.resume_at is not None:
+        return f"budget spent; resumes {report.resume_at:%H:%M} UTC"
+    if report.error_class:
+        return report.error_class
+    if report.failed:
+        return "see chronobridge errors list"
+    return None
+
+
+def _resource_table() -> str:
+    rows = []
+    for name in syncable():
+        plan = plan_for(name)
+        how = f"since ({plan.since_param})" if plan.since_param else "full scan"
+        extra = ", ".join(
+            part
+            for part, on in (
+                ("batch backfill", plan.batch),
+                ("reconciled", plan.reconcile),
+                ("per-patient refresh", plan.patient_filter),
+            )
+            if on
+        )
+        rows.append((name, how, extra or None))
+    return table(("RESOURCE", "INCREMENTAL", "ALSO"), rows)
