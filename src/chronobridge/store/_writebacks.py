@@ -1,11 +1,9 @@
 """The write-back outbox: one row per change the hub sends to DrChrono.
 
-A row is keyed by the plan's idempotency key (unique): the same change submitted twice is the
-same row, and a row that is `done` is never sent again. An execution *claims* the row (status
-`sending` with a lease) so that two executors never send one change at once; a crashed
-executor's lease runs out and the next claim takes the row over. The changed values are
-encrypted and bound to the idempotency key; plaintext columns hold ids, field names, the
-status and a fixed sentence without values.
+Keyed by the plan's idempotency key (unique): the same change submitted twice is one row, and a
+`done` row is never sent again. An execution *claims* the row (`sending` with a lease): two
+executors never send one change at once, and a crashed one's lease runs out. Values are
+encrypted, bound to the key; plaintext columns hold ids, field names, statuses, a sentence.
 """
 
 from __future__ import annotations

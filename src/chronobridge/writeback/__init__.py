@@ -41,11 +41,15 @@ from chronobridge.writeback._workflow import (
     workflow_id,
 )
 
+WORKFLOW_MODULES = ("chronobridge.writeback",)
+"""The modules a worker must import so that it can run the write-back jobs."""
+
 __all__ = [
     "EXIT_CODES",
     "MAX_ATTEMPTS",
     "QUEUE",
     "WORKFLOW",
+    "WORKFLOW_MODULES",
     "Attempt",
     "ClientFactory",
     "ContextSource",
