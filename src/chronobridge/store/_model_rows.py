@@ -77,6 +77,24 @@ class ModelRows:
             return {}
         keys = self._db.keys
         values = [_values(keys, app_id, row) for row in rows]
+        await tx.execute(self._upsert_statement(), values)
+        return await self._ids(tx, app_id, rows)
+
+    async def _ids(
+        self, tx: AsyncConnection, app_id: int, rows: Sequence[ModelRowWrite]
+    ) -> dict[tuple[str, str], int]:
+        c, found = model_rows.c, {}
+        wanted = {(row.model, row.external_id) for row in rows}
+        for model in {row.model for row in rows}:
+            ids = [row.external_id for row in rows if row.model == model]
+            for part in chunks(ids):
+                stmt = sa.select(c.id, c.model, c.external_id).where(
+                    c.app_id == app_id, c.model == model, c.external_id.in_(part)
+                )
+                found.update({(m, e): i for i, m, e in await tx.execute(stmt)})
+        return {key: row_id for key, row_id in found.items() if key in wanted}
+
+    def _upsert_statement(self) -> Any:
         ins = self._db.insert(model_rows)
         new, c = ins.excluded, model_rows.c
         updated = {
@@ -93,12 +111,10 @@ class ModelRows:
                 "updated_at",
             )
         }
-        stmt = ins.on_conflict_do_update(
+        return ins.on_conflict_do_update(
             index_elements=[c.app_id, c.model, c.external_id],
             set_={**updated, "deleted_at": None},
-        ).returning(c.id, c.model, c.external_id)
-        result = await tx.execute(stmt, values)
-        return {(model, external_id): row_id for row_id, model, external_id in result}
+        )
 
     async def mark_deleted(
         self, tx: AsyncConnection, *, record_ids: Sequence[int], now: datetime

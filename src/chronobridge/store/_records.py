@@ -109,13 +109,23 @@ class Records:
         now: datetime,
         fetched_by: int | None,
     ) -> dict[str, int]:
-        """Insert or update; returns external id → row id of the rows actually written."""
+        """Insert or update; returns external id → row id of the rows actually written.
+
+        One executemany without RETURNING (with RETURNING, drivers run it row by row), then
+        one read of the ids: a row whose digest is not ours lost a race to a newer version."""
         if not rows:
             return {}
         keys = self._db.keys
         values = [_values(keys, app_id, resource, row, now, fetched_by) for row in rows]
-        result = await tx.execute(self._upsert_statement(), values)
-        return {external_id: row_id for row_id, external_id in result}
+        await tx.execute(self._upsert_statement(), values)
+        ids = [row.external_id for row in rows]
+        stored = await self.versions(tx, app_id=app_id, resource=resource, external_ids=ids)
+        wanted = {row.external_id: row.digest for row in rows}
+        return {
+            external_id: found.id
+            for external_id, found in stored.items()
+            if found.digest == wanted[external_id]  # not ours: a newer version won a race
+        }
 
     def _upsert_statement(self) -> Any:
         ins = self._db.insert(records)
@@ -136,7 +146,7 @@ class Records:
                 "fetched_by": sa.func.coalesce(new.fetched_by, old.fetched_by),
             },
             where=newer,
-        ).returning(old.id, old.external_id)
+        )
 
     async def touch(self, tx: AsyncConnection, *, ids: Sequence[int], now: datetime) -> None:
         """Seen again, unchanged."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -76,19 +77,21 @@ class SyncErrors:
             }
             for error in errors
         ]
+        await tx.execute(self._record_statement(errors[0]), rows)
+
+    def _record_statement(self, first: SyncErrorWrite) -> Any:
         ins = self._db.insert(sync_errors)
         new, c = ins.excluded, sync_errors.c
-        stmt = ins.on_conflict_do_update(
+        return ins.on_conflict_do_update(
             index_elements=[c.app_id, c.resource, c.external_id, c.model],
             set_={
-                **{name: getattr(new, name) for name in _fields(errors[0]) if name != "model"},
+                **{name: getattr(new, name) for name in _fields(first) if name != "model"},
                 "attempts": c.attempts + 1,
                 "last_seen_at": new.last_seen_at,
                 "status": ErrorStatus.OPEN.value,
                 "resolved_at": None,
             },
         )
-        await tx.execute(stmt, rows)
 
     async def resolve(
         self,

@@ -153,6 +153,7 @@ async def ingest_prepared(
     run = _Ingest(
         db, app_id=app_id, resource=resource, now=now, connection_id=options.connection_id
     )
+    run.want_rows = bool(options.hooks)
     progress = await run.apply(
         tx, list(batch.incoming), mapping=options.mapping, timezones=options.timezones
     )
@@ -198,6 +199,7 @@ class _Ingest:
     ) -> None:
         self.db, self.app_id, self.resource = db, app_id, resource
         self.now, self.connection_id = now, connection_id
+        self.want_rows = True
 
     async def apply(
         self,
@@ -245,11 +247,12 @@ class _Ingest:
         mapped = map_rows(mapping, self.resource, kept, timezones=timezones)
         writes = [row_write(item, row, record_ids[item.external_id]) for item, row in mapped.rows]
         row_ids = await ModelRows(self.db).upsert(tx, app_id=self.app_id, rows=writes)
-        created = {item.external_id for item, new in progress.written if new}
-        progress.stored_rows = [
-            stored_row(self.app_id, row_ids, write, row, created=write.external_id in created)
-            for write, (_, row) in zip(writes, mapped.rows, strict=True)
-        ]
+        if self.want_rows:  # only hooks read them: skip the work without hooks
+            created = {item.external_id for item, new in progress.written if new}
+            progress.stored_rows = [
+                stored_row(self.app_id, row_ids, write, row, created=write.external_id in created)
+                for write, (_, row) in zip(writes, mapped.rows, strict=True)
+            ]
         errors = SyncErrors(self.db)
         await errors.record(tx, app_id=self.app_id, errors=mapped.failures, now=self.now)
         progress.failed = len(mapped.failures)

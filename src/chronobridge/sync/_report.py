@@ -63,6 +63,7 @@ class SyncReport:
     error_class: str | None = None
     resume_at: datetime | None = None
     changed_ids: tuple[str, ...] = field(default=(), repr=False)
+    """The first 1,000 ids created or updated (ids only: no patient data)."""
 
     @property
     def changes(self) -> int:

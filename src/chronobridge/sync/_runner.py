@@ -37,6 +37,8 @@ from chronobridge.sync._wrapup import wrap_up
 __all__ = ["Runner", "Totals"]
 
 log = logging.getLogger("chronobridge.sync")
+CHANGED_KEPT = 1000
+"""Ids of changed records a run keeps for its report (memory must not grow with a backfill)."""
 
 
 @dataclass(slots=True)
@@ -133,7 +135,9 @@ class Runner:
             await SyncRuns(ctx.db).add(tx, self.run_id, counts)
         self.state = state  # only once committed: an error above leaves the old state
         self.totals.add(counts)
-        self.changed.extend(report.changed_ids)
+        room = CHANGED_KEPT - len(self.changed)
+        if room > 0:
+            self.changed.extend(report.changed_ids[:room])
         await self._report_progress()
 
     def _advance(
