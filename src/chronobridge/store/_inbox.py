@@ -71,6 +71,14 @@ class Inbox:
     async def get(self, row_id: int, *, tx: AsyncConnection | None = None) -> StoredDelivery | None:
         return await self._one(wd.c.id == row_id, tx)
 
+    async def many(self, row_ids: Sequence[int]) -> list[StoredDelivery]:
+        """These rows (those that exist), in id order."""
+        if not row_ids:
+            return []
+        async with self._db.read() as conn:
+            query = sa.select(*_columns()).where(wd.c.id.in_(list(row_ids))).order_by(wd.c.id)
+            return [_delivery(row._mapping) for row in (await conn.execute(query)).all()]
+
     async def by_delivery_id(
         self, delivery_id: str, *, app_id: int | None = None
     ) -> list[StoredDelivery]:
@@ -106,17 +114,6 @@ class Inbox:
         if before_id is not None:
             where.append(wd.c.id < before_id)
         return await self._many(sa.and_(sa.true(), *where), limit=limit)
-
-    async def unfinished(
-        self, *, received_before: datetime, limit: int = 500
-    ) -> list[StoredDelivery]:
-        """Rows still `received` or `processing` (a sweeper re-enqueues their jobs; ids are
-        deterministic, so a job that exists is not enqueued twice)."""
-        where = sa.and_(
-            wd.c.status.in_(["received", "processing"]), wd.c.received_at < received_before
-        )
-        rows = await self._many(where, limit=limit)
-        return sorted(rows, key=lambda row: row.id)
 
     async def counts(self, *, app_id: int | None = None) -> dict[str, int]:
         query = sa.select(wd.c.status, sa.func.count()).group_by(wd.c.status)

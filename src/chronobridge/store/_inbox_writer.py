@@ -76,11 +76,15 @@ def write_deliveries(conn: sa.Connection, items: Sequence[NewDelivery]) -> dict[
     firsts: dict[Key, NewDelivery] = {}
     for item in items:
         firsts.setdefault(item.key, item)
-    insert = _insert(conn).values([item.values() for item in firsts.values()])
-    stmt = insert.on_conflict_do_nothing(index_elements=["app_id", "delivery_id"]).returning(
-        wd.c.id, wd.c.app_id, wd.c.delivery_id
+    # One cached statement, many parameter sets: SQLAlchemy sends them as multi-row VALUES
+    # ("insertmanyvalues") without compiling a new statement per batch size.
+    stmt = (
+        _insert(conn)
+        .on_conflict_do_nothing(index_elements=["app_id", "delivery_id"])
+        .returning(wd.c.id, wd.c.app_id, wd.c.delivery_id)
     )
-    created = {(row.app_id, row.delivery_id): row.id for row in conn.execute(stmt)}
+    rows = conn.execute(stmt, [item.values() for item in firsts.values()])
+    created = {(row.app_id, row.delivery_id): row.id for row in rows}
     repeats = Counter(item.key for item in items)
     for key in created:
         repeats[key] -= 1

@@ -54,6 +54,5 @@ webhook_deliveries = sa.Table(
         name="status",
     ),
     sa.Index("ix_webhook_deliveries_status_id", "status", "id"),
-    sa.Index("ix_webhook_deliveries_received_at", "received_at"),
     sqlite_autoincrement=True,
 )

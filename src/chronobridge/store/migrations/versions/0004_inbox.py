@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(12), nullable=False),
         _counter("attempts"),
         _counter("repeats"),
-            sa.Column("processed_at", Stamp, nullable=True),
+        sa.Column("processed_at", Stamp, nullable=True),
         sa.Column("latency_ms", sa.Float, nullable=True),
         sa.Column("changes", sa.Integer, nullable=True),
         sa.Column("error_class", sa.String(100), nullable=True),
@@ -59,10 +59,8 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_webhook_deliveries_status_id", "webhook_deliveries", ["status", "id"])
-    op.create_index("ix_webhook_deliveries_received_at", "webhook_deliveries", ["received_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_webhook_deliveries_received_at", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_status_id", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
