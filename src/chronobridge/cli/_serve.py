@@ -94,6 +94,7 @@ def serve(
         processing=processing_from_settings(settings, clock=offset_clock(clock_offset())),
         services=lambda db: _services(db, metrics),
         metrics=metrics.exposition,
+        freeze_gc=True,
     )
     _run(create_app(options), host=host, port=port, log_level=log_level, worker=worker)
 

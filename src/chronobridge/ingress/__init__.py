@@ -11,6 +11,15 @@ The processing job is `chronobridge.ingress.jobs.process_delivery` (queue `webho
 
 from __future__ import annotations
 
+from chronobridge.ingress._admin import (
+    WebhookSetup,
+    ensure_webhook_secret,
+    is_emulator,
+    read_payload,
+    register_with_emulator,
+    reprocess,
+    setup_for,
+)
 from chronobridge.ingress._apps import AppSecret, WebhookApps
 from chronobridge.ingress._context import (
     Applier,
@@ -30,7 +39,7 @@ from chronobridge.ingress._framing import (
 )
 from chronobridge.ingress._receiver import Answer, WebhookReceiver, delivery_job_id, rejected
 from chronobridge.ingress._routing import Action, Route, route
-from chronobridge.ingress._service import delivery_job, open_receiver, sweep_inbox
+from chronobridge.ingress._service import open_receiver, sweep_inbox
 from chronobridge.ingress._signature import (
     SignatureMode,
     body_signature,
@@ -38,6 +47,7 @@ from chronobridge.ingress._signature import (
     verification_token,
 )
 from chronobridge.ingress._writer import InboxWriter, Unavailable, Written
+from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
 
 WORKFLOW_MODULES = ("chronobridge.ingress.jobs",)
 """The modules a worker must import so that it can run the ingress's jobs."""
@@ -60,18 +70,27 @@ __all__ = [
     "Unavailable",
     "WebhookApps",
     "WebhookReceiver",
+    "WebhookSetup",
     "Written",
     "body_signature",
     "check_content_type",
     "current",
     "delivery_job",
     "delivery_job_id",
+    "dispatch_deliveries",
+    "ensure_webhook_secret",
     "install",
+    "is_emulator",
     "match_signature",
     "open_receiver",
+    "process_delivery",
     "processing_from_settings",
+    "read_payload",
+    "register_with_emulator",
     "rejected",
+    "reprocess",
     "route",
+    "setup_for",
     "sweep_inbox",
     "uninstall",
     "verification_token",

@@ -47,6 +47,9 @@ class Answer:
     body: dict[str, str] = field(default_factory=dict)
 
 
+_OUTCOMES = {name: RECEIVED.labels(name) for name in ("stored", "duplicate", "ignored", "ping")}
+
+
 def delivery_job_id(app_id: int, delivery_id: str) -> str:
     """The processing job's workflow id: deterministic, so enqueueing twice is one job."""
     return job_id("webhook", app_id, delivery_id)
@@ -90,7 +93,7 @@ class WebhookReceiver:
             log.warning("Webhook answered 503: the inbox is unavailable (%s)", unavailable)
             return Answer(503, {"error": "unavailable"})
         ACK_SECONDS.observe(time.perf_counter() - started)
-        RECEIVED.labels(answer.body["status"]).inc()
+        _OUTCOMES[answer.body["status"]].inc()
         return answer
 
     async def _receive(self, ref: str | None, headers: Mapping[str, str], body: bytes) -> Answer:

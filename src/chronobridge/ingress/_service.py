@@ -21,26 +21,21 @@ from chronobridge.ingress._apps import WebhookApps
 from chronobridge.ingress._receiver import WebhookReceiver
 from chronobridge.ingress._signature import SignatureMode
 from chronobridge.ingress._writer import Enqueue, InboxWriter
-from chronobridge.ingress.jobs import process_delivery
-from chronobridge.store import Database, Inbox, NewDelivery, make_sync_engine
-from chronobridge.workers import WEBHOOKS, Job, Jobs
+from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
+from chronobridge.store import Database, Inbox, make_sync_engine
+from chronobridge.workers import WEBHOOKS, Job, Jobs, job_id
 
-__all__ = ["delivery_job", "open_receiver", "sweep_inbox"]
+__all__ = ["enqueuer", "open_receiver", "sweep_inbox"]
 
 log = logging.getLogger("chronobridge.ingress")
 
 
-def delivery_job(workflow_id: str) -> Job:
-    return Job(queue=WEBHOOKS, workflow_id=workflow_id)
-
-
 def enqueuer(jobs: Jobs) -> Enqueue:
-    def enqueue(conn: sa.Connection, row_id: int, item: NewDelivery) -> str:
-        if item.workflow_id is None:
-            raise ValueError("a delivery to process needs its workflow id")
-        return jobs.enqueue_in_sync_transaction(
-            conn, delivery_job(item.workflow_id), process_delivery, row_id
-        )
+    """One dispatch job per committed batch, its id derived from the batch's first row."""
+
+    def enqueue(conn: sa.Connection, row_ids: list[int]) -> None:
+        job = Job(queue=WEBHOOKS, workflow_id=job_id("webhook-batch", row_ids[0]))
+        jobs.enqueue_in_sync_transaction(conn, job, dispatch_deliveries, row_ids)
 
     return enqueue
 

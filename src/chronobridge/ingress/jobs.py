@@ -1,4 +1,11 @@
-"""The processing job of one inbox delivery (queue `webhooks`).
+"""The jobs of the inbox (queue `webhooks`): a dispatch per committed batch, then the
+processing job of each delivery.
+
+The receiver commits each batch of deliveries with one `dispatch_deliveries` job; it gives every
+delivery its own `process_delivery` job, under the deterministic id `webhook:<app>:<delivery>`
+(so a delivery is processed once however often it is dispatched, swept or redelivered).
+
+The processing of one delivery:
 
     begin  -> the row is `processing`
     apply  -> fetch the current object by id at webhook priority and upsert it through the
@@ -30,17 +37,48 @@ from chronobridge.ingress import _context
 from chronobridge.ingress._metrics import PROCESSED
 from chronobridge.ingress._routing import route
 from chronobridge.store import Inbox
-from chronobridge.workers import step, workflow
+from chronobridge.workers import WEBHOOKS, Job, current_runtime, step, workflow
 
-__all__ = ["PROCESS", "apply_delivery", "begin_delivery", "finish_delivery", "process_delivery"]
+__all__ = [
+    "DISPATCH",
+    "PROCESS",
+    "delivery_job",
+    "dispatch_deliveries",
+    "process_delivery",
+]
 
 log = logging.getLogger("chronobridge.ingress")
 
 PROCESS = "chronobridge.webhooks.process"
+DISPATCH = "chronobridge.webhooks.dispatch"
 BUDGET_WAITS = 3
 MAX_WAIT = 3600.0
 
 Outcome = dict[str, str | float | bool]
+
+
+def delivery_job(workflow_id: str) -> Job:
+    return Job(queue=WEBHOOKS, workflow_id=workflow_id)
+
+
+@workflow(DISPATCH)
+async def dispatch_deliveries(row_ids: list[int]) -> int:
+    """Give each delivery of a committed batch its processing job; how many were new."""
+    return await enqueue_deliveries(row_ids)
+
+
+@step()
+async def enqueue_deliveries(row_ids: list[int]) -> int:
+    """One transaction; ids are deterministic, so running this step again enqueues nothing."""
+    processing = await _context.current()
+    jobs = current_runtime().jobs
+    rows = await Inbox(processing.db).many(row_ids)
+    async with processing.db.write() as tx:
+        for row in rows:
+            if row.status == "received" and row.workflow_id is not None:
+                job = delivery_job(row.workflow_id)
+                await jobs.enqueue_in_transaction(tx, job, process_delivery, row.id)
+    return len(rows)
 
 
 @workflow(PROCESS)
