@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from chronobridge.ingress import SignatureMode
 from chronobridge.store import Apps, AppSpec, Database, KeyRing, open_database
 from chronobridge.web import ServeOptions, create_app
+from chronobridge.workers import EncryptingSerializer
 
 SECRET = "whsec-test-0123456789abcdef"
 CLIENT_ID = "ingress-test-client"
@@ -136,6 +137,23 @@ def inbox_count(url: str) -> int:
 def job_count(url: str) -> int:
     table = "workflow_status" if url.startswith("sqlite") else "dbos.workflow_status"
     return int(_scalar(url, f"SELECT count(*) FROM {table}"))  # noqa: S608  (a table name)
+
+
+def dispatched_rows(url: str, keyring: KeyRing) -> list[int]:
+    """The inbox rows handed to dispatch jobs (decrypted from DBOS's stored inputs)."""
+    prefix = "" if url.startswith("sqlite") else "dbos."
+    query = (
+        f"SELECT i.inputs FROM {prefix}workflow_input i JOIN {prefix}workflow_status s "  # noqa: S608
+        "ON s.workflow_uuid = i.workflow_uuid WHERE s.name = 'chronobridge.webhooks.dispatch'"
+    )
+    serializer = EncryptingSerializer(keyring)
+    engine = sa.create_engine(_sync_url(url))
+    try:
+        with engine.connect() as conn:
+            stored = [serializer.deserialize(row[0]) for row in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+    return sorted(row for inputs in stored for row in inputs["args"][0])
 
 
 def job_ids(url: str) -> list[str]:

@@ -15,6 +15,7 @@ from support.ingress import (
     HOOK,
     SECRET,
     body_for,
+    dispatched_rows,
     inbox_count,
     job_ids,
     register_app,
@@ -38,7 +39,8 @@ async def test_a_delivery_is_stored_encrypted_with_its_job(
         assert (row.status, row.verified, row.signature_mode) == ("received", True, "secret")
         assert row.workflow_id == f"webhook:{hub.app_id}:d-100"
         assert await Inbox(hub.db).payload(row) == body
-        assert job_ids(database_url) == [row.workflow_id]
+        assert job_ids(database_url) == [f"webhook-batch:{row.id}"]  # committed with the row
+        assert dispatched_rows(database_url, keyring) == [row.id]
     assert b"Canary-Ffion" not in _raw_inbox(database_url)
 
 
@@ -70,7 +72,7 @@ async def test_redeliveries_are_answered_200_and_stored_once(
         assert statuses.count("duplicate") == 24
         [row] = await Inbox(hub.db).recent()
         assert row.repeats == 24
-        assert len(job_ids(database_url)) == 1
+        assert dispatched_rows(database_url, keyring) == [row.id]
 
 
 async def test_ping_is_answered_and_leaves_nothing(database_url: str, keyring: KeyRing) -> None:
