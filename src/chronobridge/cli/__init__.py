@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "sync": "_sync",
     "store": "_store",
     "errors": "_errors",
+    "serve": "_serve",
+    "webhooks": "_webhooks",
 }
 EVERY_MODULE: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 _VALUED_OPTIONS = ("--home", "--database-url")  # the root options that take a value
