@@ -51,10 +51,7 @@ async def _advisory_lock(db: Database, name: str) -> AsyncIterator[bool]:
 
 @asynccontextmanager
 async def _file_lock(db: Database, name: str) -> AsyncIterator[bool]:
-    folder = Path(f"{db.engine.url.database}.locks")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / (name.replace(":", "-") + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open(Path(f"{db.engine.url.database}.locks"), name.replace(":", "-") + ".lock")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -64,3 +61,9 @@ async def _file_lock(db: Database, name: str) -> AsyncIterator[bool]:
         yield True
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _open(folder: Path, filename: str) -> int:
+    """The lock file's descriptor (two quick system calls: no need for a thread)."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return os.open(folder / filename, os.O_RDWR | os.O_CREAT, 0o600)
