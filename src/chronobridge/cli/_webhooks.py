@@ -15,6 +15,7 @@ import typer
 
 from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, table
 from chronobridge.cli._errors_out import fail, run
+from chronobridge.cli._webhooks_reconcile import reconcile_command
 from chronobridge.cli._webhooks_setup import setup
 from chronobridge.errors import InvalidRequest
 from chronobridge.ingress import read_payload, reprocess
@@ -28,10 +29,11 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="DrChrono's webhooks: the log, reprocessing, setup.")
+    group = typer.Typer(help="DrChrono's webhooks: the log, reprocessing, setup, reconciliation.")
     group.command("log")(log)
     group.command("reprocess")(reprocess_command)
     group.command("setup")(setup)
+    group.command("reconcile")(reconcile_command)
     app.add_typer(group, name="webhooks")
 
 

@@ -38,6 +38,7 @@ from chronobridge.ingress._framing import (
     check_content_type,
 )
 from chronobridge.ingress._receiver import Answer, WebhookReceiver, delivery_job_id, rejected
+from chronobridge.ingress._reconcile import ReconcileResult, reconcile, webhook_resources
 from chronobridge.ingress._routing import Action, Route, route
 from chronobridge.ingress._service import open_receiver, sweep_inbox
 from chronobridge.ingress._signature import (
@@ -64,6 +65,7 @@ __all__ = [
     "Factory",
     "InboxWriter",
     "Processing",
+    "ReconcileResult",
     "Rejection",
     "Route",
     "SignatureMode",
@@ -86,6 +88,7 @@ __all__ = [
     "process_delivery",
     "processing_from_settings",
     "read_payload",
+    "reconcile",
     "register_with_emulator",
     "rejected",
     "reprocess",
@@ -94,4 +97,5 @@ __all__ = [
     "sweep_inbox",
     "uninstall",
     "verification_token",
+    "webhook_resources",
 ]

@@ -64,21 +64,51 @@ class SyncApplier:
             except NotFound:
                 return await self._delete(delivery, route, connection.id)
             zones = await self.timezones(delivery.app_id, client)
-        report = await ingest(
-            self.services.db,
-            app_id=delivery.app_id,
-            resource=route.resource,
-            records=[record],
-            source=ChangeSource.WEBHOOK,
-            connection_id=connection.id,
-            timezones=zones,
-            mapping=self.mapping,
-            hooks=self.hooks,
-            delivery_id=delivery.delivery_id,
-            kind=route.kind,
-            now=self.services.now(),
-        )
-        return report.events
+        return await self._apply(delivery, route, connection.id, record, zones)
+
+    async def _apply(
+        self,
+        delivery: StoredDelivery,
+        route: Route,
+        connection_id: int,
+        record: Mapping[str, Any],
+        zones: TimeZones,
+    ) -> int:
+        """Ingest the record; one DrChrono keeps but flags deleted (`deleted_flag`, an
+        appointment) is recorded as deleted in the same transaction, as the sync engine does."""
+        now = self.services.now()
+        db = self.services.db
+        async with db.write() as tx:
+            report = await ingest(
+                db,
+                app_id=delivery.app_id,
+                resource=route.resource,
+                records=[record],
+                source=ChangeSource.WEBHOOK,
+                connection_id=connection_id,
+                timezones=zones,
+                mapping=self.mapping,
+                hooks=self.hooks,
+                delivery_id=delivery.delivery_id,
+                kind=route.kind,
+                now=now,
+                tx=tx,
+            )
+            events = report.events
+            if record.get("deleted_flag") is True and delivery.object_id is not None:
+                gone = await mark_deleted(
+                    db,
+                    app_id=delivery.app_id,
+                    resource=route.resource,
+                    external_ids=[delivery.object_id],
+                    source=ChangeSource.WEBHOOK,
+                    connection_id=connection_id,
+                    delivery_id=delivery.delivery_id,
+                    now=now,
+                    tx=tx,
+                )
+                events += gone.events
+        return events
 
     async def _delete(self, delivery: StoredDelivery, route: Route, connection: int | None) -> int:
         report = await mark_deleted(
