@@ -92,6 +92,9 @@ def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
             table = cli(env, "webhooks", "log")
             assert "EVENT" in table.stdout
             assert "total:" in table.stdout
+            reconciled = cli(env, "webhooks", "reconcile", "patients", "tasks", "--format", "json")
+            assert reconciled.returncode == 0, reconciled.stderr
+            assert {r["resource"] for r in json.loads(reconciled.stdout)} == {"patients", "tasks"}
             with httpx2.Client(base_url=serve.url) as http:
                 assert http.get("/healthz").json() == {"status": "ok", "worker": "embedded"}
                 metrics = http.get("/metrics").text

@@ -4,9 +4,11 @@ the worker embedded unless --no-worker (then `chronobridge worker` processes run
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from enum import StrEnum
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -14,10 +16,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from chronobridge.cli._errors_out import run
+from chronobridge.cli._sync_common import MappingOpt, load_mapping_file
 from chronobridge.connections import HubMetrics, Services, offset_clock
 from chronobridge.ingress import SignatureMode, processing_from_settings
 from chronobridge.settings import Settings
 from chronobridge.store import Database, load_keyring
+from chronobridge.sync import workflows as sync_jobs
 from chronobridge.web import MIB, ServeOptions, create_app
 from chronobridge.wiring import Hub, clock_offset
 from chronobridge.workers import DEFAULT_QUEUES, WorkerConfig, with_concurrency
@@ -65,6 +69,15 @@ def serve(
     ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Jobs per queue at once.")] = None,
     polling_interval: Annotated[float, typer.Option(help="Seconds between queue polls.")] = 0.2,
+    planner: Annotated[
+        bool,
+        typer.Option(
+            "--planner/--no-planner",
+            help="With the worker: also run the sync planner (incremental polls and deletion "
+            "passes on their schedule: the standing reconciliation behind the webhooks).",
+        ),
+    ] = True,
+    mapping: MappingOpt = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
 ) -> None:
     """Serve the hub: webhooks at /webhooks/drchrono, /oauth/callback, /healthz, /metrics."""
@@ -83,7 +96,11 @@ def serve(
             log_level=log_level,
             polling_interval_sec=polling_interval,
             queues=with_concurrency(DEFAULT_QUEUES, concurrency),
+            workflow_modules=(sync_jobs.WORKFLOW_MODULE,),
+            schedules=sync_jobs.schedules() if planner else (),
         )
+    clock = offset_clock(clock_offset())
+    compiled = load_mapping_file(mapping)
     options = ServeOptions(
         database_url=settings.database,
         keys=keys,
@@ -91,7 +108,7 @@ def serve(
         max_body=max_body,
         default_client_id=settings.client_id,
         worker=config,
-        processing=processing_from_settings(settings, clock=offset_clock(clock_offset())),
+        processing=processing_from_settings(settings, clock=clock, mapping=compiled),
         services=lambda db: _services(db, metrics),
         metrics=metrics.exposition,
         freeze_gc=True,
@@ -125,7 +142,16 @@ def _run(app: FastAPI, *, host: str, port: int, log_level: str, worker: bool) ->
         target=_announce, args=(server, host, port), kwargs={"worker": worker}, daemon=True
     )
     announce.start()
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again against the
+    # handlers it found; these let the process end with 0 after a graceful stop.
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, _stopped)
     server.run()
+    typer.echo("chronobridge serve stopped")
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """The signal uvicorn raises again after its graceful shutdown: nothing left to do."""
 
 
 def _announce(server: uvicorn.Server, host: str, port: int, *, worker: bool) -> None:
