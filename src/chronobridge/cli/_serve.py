@@ -108,7 +108,9 @@ def serve(
         max_body=max_body,
         default_client_id=settings.client_id,
         worker=config,
-        processing=processing_from_settings(settings, clock=clock, mapping=compiled),
+        processing=processing_from_settings(
+            settings, clock=clock, mapping=compiled, metrics=metrics
+        ),
         services=lambda db: _services(db, metrics),
         metrics=metrics.exposition,
         freeze_gc=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chronobridge.connections import Clock, Services, offset_clock
+from chronobridge.connections import Clock, HubMetrics, Services, offset_clock
 from chronobridge.domain.mappings import CompiledMapping, default_mapping
 from chronobridge.ingress._apply import SyncApplier
 from chronobridge.ingress._context import Factory, Processing
@@ -27,10 +27,14 @@ def processing_from_settings(
     hooks: Sequence[IngestHook] = (),
     attempts: int = 5,
     retry_seconds: float = 1.0,
+    metrics: HubMetrics | None = None,
 ) -> Factory:
+    """`metrics`: the process's hub metrics (the budget, the calls made), so that the webhook
+    fetches count on the same /metrics as everything else."""
+
     async def build() -> Processing:
         db = await open_database(settings, migrate=False)
-        services = Services(db=db, clock=clock or offset_clock())
+        services = Services(db=db, clock=clock or offset_clock(), metrics=metrics or HubMetrics())
         applier = SyncApplier(
             services=services, mapping=mapping or default_mapping(), hooks=tuple(hooks)
         )
