@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from chronobridge.store import KeyRing, open_database
-from support.ingress import HOOK, body_for, register_app, signed_headers
+from support.ingress import HOOK, body_for, dispatched_rows, register_app, signed_headers
 from support.serve_process import ServeProcess, hub_env
 from support.servers import free_port
 
@@ -89,18 +89,15 @@ def _killer(serve: ServeProcess, sender: Sender, done: threading.Event, kills: l
         serve.start()
 
 
-def _stored(url: str) -> tuple[list[str], int, int]:
+def _stored(url: str) -> tuple[dict[int, str], int]:
     engine = sa.create_engine(url.replace("+aiosqlite", ""))
     try:
         with engine.connect() as conn:
-            ids = list(
-                conn.execute(sa.text("SELECT delivery_id FROM webhook_deliveries")).scalars()
-            )
-            jobs = conn.execute(sa.text("SELECT count(*) FROM workflow_status")).scalar_one()
+            rows = conn.execute(sa.text("SELECT id, delivery_id FROM webhook_deliveries")).all()
             repeats = conn.execute(sa.text("SELECT sum(repeats) FROM webhook_deliveries")).scalar()
     finally:
         engine.dispose()
-    return ids, int(jobs), int(repeats or 0)
+    return {int(row[0]): str(row[1]) for row in rows}, int(repeats or 0)
 
 
 def test_no_acknowledged_delivery_is_lost_across_20_kills(tmp_path: Path) -> None:
@@ -121,9 +118,10 @@ def test_no_acknowledged_delivery_is_lost_across_20_kills(tmp_path: Path) -> Non
         serve.kill()
     assert len(kills) == KILLS
     assert len(sender.acked) == DELIVERIES
-    ids, jobs, repeats = _stored(url)
+    rows, repeats = _stored(url)
+    ids = list(rows.values())
     assert set(ids) >= sender.acked  # 0 acknowledged deliveries lost
     assert len(ids) == len(set(ids)) == DELIVERIES  # each exactly once
-    assert jobs == DELIVERIES  # and each with its job
+    assert dispatched_rows(url, KeyRing([keys])) == sorted(rows)  # each with its job
     print(f"kills {len(kills)}, sends {sender.attempts}, refused {sender.refused}, "
           f"repeats {repeats}")  # fmt: skip
