@@ -37,7 +37,7 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 test: $(TEST_STAMP) system-deps lint typecheck
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist load $(PYTEST_ARGS)
 
 unit: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

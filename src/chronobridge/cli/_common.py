@@ -3,6 +3,7 @@ hub, and plain text tables (no terminal-width guessing, so output is the same in
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ import typer
 
 from chronobridge.cli._errors_out import DEBUG_ENV
 
-__all__ = ["AppOpt", "FormatOpt", "OutputFormat", "root", "table"]
+__all__ = ["AppOpt", "FormatOpt", "OutputFormat", "actor", "root", "table"]
 
 
 # --debug: our own records, and each request's method and path (httpx2 logs the path only: the
@@ -74,3 +75,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
              for row in cells]  # fmt: skip
     return "\n".join(lines)
+
+
+def actor() -> str:
+    """Who is acting, for the audit log: the operating-system user of the CLI."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"

@@ -18,14 +18,11 @@ from fastapi import FastAPI
 from chronobridge.cli._errors_out import run
 from chronobridge.cli._sync_common import MappingOpt, load_mapping_file
 from chronobridge.connections import HubMetrics, Services, offset_clock
-from chronobridge.ingress import SignatureMode, processing_from_settings
+from chronobridge.ingress import SignatureMode
 from chronobridge.settings import Settings
 from chronobridge.store import Database, load_keyring
-from chronobridge.sync import workflows as sync_jobs
 from chronobridge.web import MIB, ServeOptions, create_app
-from chronobridge.wiring import Hub, clock_offset
-from chronobridge.workers import DEFAULT_QUEUES, WorkerConfig, with_concurrency
-from chronobridge.workers import Database as JobsDatabase
+from chronobridge.wiring import Hub, clock_offset, install_job_contexts, worker_config
 
 __all__ = ["register", "serve"]
 
@@ -86,21 +83,15 @@ def serve(
     run(lambda: _register_default_app(settings))
     keys = load_keyring(settings)
     metrics = HubMetrics()
-    config = None
-    if worker:
-        config = WorkerConfig(
-            database=JobsDatabase.parse(settings.database),
-            cipher=keys,
-            executor_id=executor_id,
-            home=settings.home,
-            log_level=log_level,
-            polling_interval_sec=polling_interval,
-            queues=with_concurrency(DEFAULT_QUEUES, concurrency),
-            workflow_modules=(sync_jobs.WORKFLOW_MODULE,),
-            schedules=sync_jobs.schedules() if planner else (),
-        )
     clock = offset_clock(clock_offset())
     compiled = load_mapping_file(mapping)
+    processing = install_job_contexts(settings, mapping=compiled, metrics=metrics, clock=clock)
+    config = None
+    if worker:
+        config = worker_config(
+            settings, keys=keys, executor_id=executor_id, concurrency=concurrency,
+            polling_interval=polling_interval, planner=planner, log_level=log_level,
+        )  # fmt: skip
     options = ServeOptions(
         database_url=settings.database,
         keys=keys,
@@ -108,9 +99,7 @@ def serve(
         max_body=max_body,
         default_client_id=settings.client_id,
         worker=config,
-        processing=processing_from_settings(
-            settings, clock=clock, mapping=compiled, metrics=metrics
-        ),
+        processing=processing,
         services=lambda db: _services(db, metrics),
         metrics=metrics.exposition,
         freeze_gc=True,

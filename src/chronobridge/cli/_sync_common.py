@@ -3,7 +3,6 @@ and who is acting (for the audit log)."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,13 +11,15 @@ from typing import Annotated
 
 import typer
 
+from chronobridge.cli._common import actor
 from chronobridge.domain.mappings import CompiledMapping, default_mapping, load_mapping
 from chronobridge.errors import InvalidRequest
 from chronobridge.store import App
 from chronobridge.sync import ConnectionClients, SyncEngine
-from chronobridge.wiring import Hub
+from chronobridge.wiring import Hub, ingest_hooks
 
 __all__ = ["MappingOpt", "SyncSession", "actor", "load_mapping_file", "sync_session"]
+
 
 MappingOpt = Annotated[
     Path | None,
@@ -44,7 +45,9 @@ async def sync_session(app: str | None, mapping: Path | None) -> AsyncIterator[S
     async with Hub.open() as hub:
         chosen = await hub.app(app)
         clients = ConnectionClients(services=hub.services)
-        engine = SyncEngine(hub.db, clients, compiled, clock=hub.services.clock)
+        engine = SyncEngine(
+            hub.db, clients, compiled, clock=hub.services.clock, hooks=ingest_hooks(hub.db)
+        )
         yield SyncSession(hub=hub, app=chosen, engine=engine)
 
 
@@ -59,11 +62,3 @@ def load_mapping_file(path: Path | None) -> CompiledMapping:
             hint="Check the path given to --mapping (or CHRONOBRIDGE_MAPPING_FILE).",
         ) from None
     return load_mapping(text, origin=path.name)
-
-
-def actor() -> str:
-    """Who is acting, for the audit log: the operating-system user of the CLI."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"

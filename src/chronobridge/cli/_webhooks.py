@@ -6,14 +6,13 @@ data) is printed only with --show-payload, and each one printed is written to th
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
-from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, table
+from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, actor, table
 from chronobridge.cli._errors_out import fail, run
 from chronobridge.cli._webhooks_reconcile import reconcile_command
 from chronobridge.cli._webhooks_setup import setup
@@ -60,7 +59,7 @@ def log(
             inbox = Inbox(hub.db)
             rows = await inbox.recent(statuses=status or [], app_id=app_id, limit=limit)
             payloads = [
-                (await read_payload(hub.db, row, actor=_actor(), reason=reason)).decode(
+                (await read_payload(hub.db, row, actor=actor(), reason=reason)).decode(
                     "utf-8", errors="replace"
                 )
                 for row in (rows if show_payload else [])
@@ -163,10 +162,3 @@ def _json(rows: Sequence[StoredDelivery], payloads: Sequence[str]) -> list[dict[
             item["payload"] = payloads[index]
         out.append(item)
     return out
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"

@@ -12,21 +12,19 @@ from typing import Annotated
 
 import typer
 
+from chronobridge.cli._sync_common import MappingOpt, load_mapping_file
 from chronobridge.errors import HubError
 from chronobridge.settings import Settings
-from chronobridge.store import load_keyring
+from chronobridge.store import KeyRing, load_keyring
+from chronobridge.wiring import install_job_contexts, worker_config
 from chronobridge.workers import (
-    DEFAULT_QUEUES,
-    Cipher,
     Database,
     Jobs,
     Liveness,
-    WorkerConfig,
     WorkerRuntime,
     list_failed,
     retry_failed,
     sweep,
-    with_concurrency,
 )
 from chronobridge.workers._tables import create_tables
 
@@ -77,6 +75,14 @@ def run(
     shutdown_timeout: Annotated[
         int, typer.Option(help="Seconds running jobs get to finish after SIGTERM.")
     ] = 30,
+    planner: Annotated[
+        bool,
+        typer.Option(
+            "--planner/--no-planner",
+            help="Also run the sync planner's schedule (one tick per interval across workers).",
+        ),
+    ] = True,
+    mapping: MappingOpt = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
 ) -> None:
     """Run jobs until SIGTERM or Ctrl-C (then: claim nothing new, let running jobs finish)."""
@@ -84,22 +90,23 @@ def run(
         return
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
-    config = WorkerConfig(
-        database=_database(settings, database_url),
-        cipher=_cipher(settings),
-        executor_id=executor_id,
-        home=settings.home,
-        log_level=log_level,
-        polling_interval_sec=polling_interval,
-        queues=with_concurrency(DEFAULT_QUEUES, concurrency),
-        liveness=Liveness(
+
+    def body() -> None:
+        keys = _cipher(settings)
+        liveness = Liveness(
             heartbeat_interval_sec=heartbeat_interval,
             dead_after_sec=dead_after,
             sweep_interval_sec=max(dead_after / 2, heartbeat_interval),
-        ),
-        shutdown_timeout_sec=shutdown_timeout,
-    )
-    _guard(lambda: _serve(WorkerRuntime(config)))
+        )
+        config = worker_config(
+            settings, keys=keys, database_url=database_url, executor_id=executor_id,
+            concurrency=concurrency, polling_interval=polling_interval, planner=planner,
+            liveness=liveness, log_level=log_level, shutdown_timeout=shutdown_timeout,
+        )  # fmt: skip
+        install_job_contexts(settings, mapping=load_mapping_file(mapping))
+        _serve(WorkerRuntime(config))
+
+    _guard(body)
 
 
 def _serve(runtime: WorkerRuntime) -> None:
@@ -213,7 +220,7 @@ def _database(settings: Settings, database_url: str | None) -> Database:
     return Database.parse(database_url or settings.database)
 
 
-def _cipher(settings: Settings) -> Cipher:
+def _cipher(settings: Settings) -> KeyRing:
     """The hub's key ring: CHRONOBRIDGE_ENCRYPTION_KEYS, else the key file in home (created
     on first use), the same keys `serve` uses, so both read each other's jobs."""
     return load_keyring(settings)

@@ -1,6 +1,5 @@
-"""Write-back and matching composed on the hub (`chronobridge.wiring.Hub`): what the patients,
-appointments and matches commands share, and what worker processes install so that the
-`chronobridge.writeback.run` jobs find their services.
+"""What the patients, appointments and matches commands share: a write-back session on the
+hub (the services come from `chronobridge.wiring.writeback_services`).
 
     async with writeback_session(app=None, connection=None) as session:
         result = await submit(session.services, change, app_id=session.app_id,
@@ -14,47 +13,19 @@ enqueuer on the `writeback` queue for changes the CLI could not send (429, 5xx, 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from chronobridge.client import DrChronoClient
-from chronobridge.domain.budget import Priority
-from chronobridge.domain.events import ChangeSource
-from chronobridge.domain.mappings import default_mapping
-from chronobridge.domain.timezones import TimeZones
+from chronobridge.cli._common import actor
 from chronobridge.errors import InvalidRequest
-from chronobridge.settings import Settings
-from chronobridge.sync import ingest
-from chronobridge.wiring import Hub
-from chronobridge.workers import DEFAULT_QUEUES, Job, Jobs, QueueSpec
-from chronobridge.workers import Database as JobsDatabase
-from chronobridge.writeback import (
-    QUEUE,
-    MatchIndexHook,
-    WritebackServices,
-    install,
-    run_writeback,
-)
+from chronobridge.wiring import Hub, JobsEnqueuer, writeback_services
+from chronobridge.writeback import WritebackServices
 
-__all__ = [
-    "WRITEBACK_QUEUE",
-    "WritebackSession",
-    "actor",
-    "install_for_workers",
-    "read_json",
-    "writeback_services",
-    "writeback_session",
-]
-
-WRITEBACK_QUEUE = QueueSpec(name=QUEUE, worker_concurrency=4)
-"""Add to the workers' queues (`WorkerConfig(queues=(*DEFAULT_QUEUES, WRITEBACK_QUEUE))`)."""
+__all__ = ["WritebackSession", "actor", "read_json", "writeback_session"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,90 +50,6 @@ async def writeback_session(
             )
         finally:
             enqueuer.close()
-
-
-def writeback_services(hub: Hub, *, enqueue: JobsEnqueuer | None = None) -> WritebackServices:
-    """The write-back services of an open hub (what `wiring` should offer as `hub.writeback()`)."""
-    db, mapping, hook = hub.db, default_mapping(), MatchIndexHook(hub.db)
-
-    @contextlib.asynccontextmanager
-    async def clients(
-        connection_id: int | None, priority: Priority
-    ) -> AsyncIterator[DrChronoClient]:
-        chosen = connection_id if connection_id is not None else (await hub.connection()).id
-        async with await hub.client(chosen, priority=priority) as client:
-            yield client
-
-    async def writeback_ingest(
-        *,
-        app_id: int,
-        connection_id: int | None,
-        resource: str,
-        records: Sequence[Mapping[str, Any]],
-        timezones: TimeZones,
-    ) -> None:
-        await ingest(
-            db,
-            app_id=app_id,
-            resource=resource,
-            records=records,
-            source=ChangeSource.WRITEBACK,
-            connection_id=connection_id,
-            timezones=timezones,
-            mapping=mapping,
-            hooks=(hook,),
-        )
-
-    return WritebackServices(
-        db=db, clients=clients, mapping=mapping, ingest=writeback_ingest, enqueue=enqueue,
-        clock=hub.services.clock, sleep=hub.services.sleep,
-    )  # fmt: skip
-
-
-class JobsEnqueuer:
-    """Enqueues `run_writeback` with DBOS's client, inside the caller's transaction."""
-
-    def __init__(self, settings: Settings, hub: Hub) -> None:
-        self._url = settings.database
-        self._keys = hub.db.keys
-        self._jobs: Jobs | None = None
-
-    async def prepare(self) -> None:
-        if self._jobs is None:
-            self._jobs = Jobs(JobsDatabase.parse(str(self._url)), self._keys)
-            await self._jobs.prepare_async((*DEFAULT_QUEUES, WRITEBACK_QUEUE))
-
-    async def __call__(
-        self, tx: AsyncConnection, writeback_id: int, workflow_id: str, priority: Priority, /
-    ) -> None:
-        await self.prepare()
-        assert self._jobs is not None
-        order = 1 if priority is Priority.INTERACTIVE else 2
-        job = Job(queue=QUEUE, workflow_id=workflow_id, priority=order)
-        await self._jobs.enqueue_in_transaction(tx, job, run_writeback, writeback_id)
-
-    def close(self) -> None:
-        if self._jobs is not None:
-            self._jobs.close()
-
-
-def install_for_workers(settings: Settings | None = None) -> None:
-    """In a worker process: build the services for write-back jobs on first use (per loop)."""
-    stack = contextlib.AsyncExitStack()
-
-    async def provider() -> WritebackServices:
-        hub = await stack.enter_async_context(Hub.open(settings))
-        return writeback_services(hub)
-
-    install(provider)
-
-
-def actor() -> str:
-    """Who is acting, for the audit log: the operating-system user of the CLI."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
 
 
 def read_json(source: str) -> dict[str, Any]:

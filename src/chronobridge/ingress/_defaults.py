@@ -6,14 +6,14 @@ loop, see `_context`), connection services and the sync engine's ingest path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chronobridge.connections import Clock, HubMetrics, Services, offset_clock
 from chronobridge.domain.mappings import CompiledMapping, default_mapping
 from chronobridge.ingress._apply import SyncApplier
 from chronobridge.ingress._context import Factory, Processing
 from chronobridge.settings import Settings
-from chronobridge.store import open_database
+from chronobridge.store import Database, open_database
 from chronobridge.sync import IngestHook
 
 __all__ = ["default_processing", "processing_from_settings"]
@@ -24,19 +24,22 @@ def processing_from_settings(
     *,
     clock: Clock | None = None,
     mapping: CompiledMapping | None = None,
-    hooks: Sequence[IngestHook] = (),
+    hooks: Callable[[Database], Sequence[IngestHook]] | None = None,
     attempts: int = 5,
     retry_seconds: float = 1.0,
     metrics: HubMetrics | None = None,
 ) -> Factory:
     """`metrics`: the process's hub metrics (the budget, the calls made), so that the webhook
-    fetches count on the same /metrics as everything else."""
+    fetches count on the same /metrics as everything else; `hooks`: the ingest hooks to run,
+    built on this processing's own database."""
 
     async def build() -> Processing:
         db = await open_database(settings, migrate=False)
         services = Services(db=db, clock=clock or offset_clock(), metrics=metrics or HubMetrics())
         applier = SyncApplier(
-            services=services, mapping=mapping or default_mapping(), hooks=tuple(hooks)
+            services=services,
+            mapping=mapping or default_mapping(),
+            hooks=tuple(hooks(db)) if hooks else (),
         )
         return Processing(
             db=db,

@@ -18,6 +18,8 @@ from chronobridge.sync._clients import (
     Lease,
     StaticClients,
 )
+from chronobridge.sync._context_jobs import EngineFactory, engine_from_settings
+from chronobridge.sync._context_jobs import install as install_engine
 from chronobridge.sync._delete import DeleteReport, mark_deleted
 from chronobridge.sync._engine import SyncEngine
 from chronobridge.sync._ingest import IngestHook, IngestReport, StoredModelRow, ingest
@@ -36,6 +38,7 @@ __all__ = [
     "ConnectionClients",
     "DeleteReport",
     "Due",
+    "EngineFactory",
     "EngineOptions",
     "IngestHook",
     "IngestReport",
@@ -52,7 +55,9 @@ __all__ = [
     "Strategy",
     "SyncEngine",
     "SyncReport",
+    "engine_from_settings",
     "ingest",
+    "install_engine",
     "mark_deleted",
     "next_interval",
     "plan_for",

@@ -13,14 +13,15 @@ use there and never shared with another loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from chronobridge.connections import Clock, Services, offset_clock
 from chronobridge.domain.mappings import CompiledMapping, default_mapping
 from chronobridge.settings import Settings
-from chronobridge.store import open_database
+from chronobridge.store import Database, open_database
 from chronobridge.sync._clients import ConnectionClients
 from chronobridge.sync._engine import SyncEngine
+from chronobridge.sync._ingest import IngestHook
 from chronobridge.sync._options import EngineOptions
 
 __all__ = [
@@ -73,9 +74,11 @@ def engine_from_settings(
     clock: Clock | None = None,
     mapping: CompiledMapping | None = None,
     options: EngineOptions | None = None,
+    hooks: Callable[[Database], Sequence[IngestHook]] | None = None,
 ) -> EngineFactory:
     """A factory for the engine `serve` and `worker` run: the hub's database (not migrated
-    again), connection services, the store-backed clients, the given or default mapping."""
+    again), connection services, the store-backed clients, the given or default mapping, and
+    the ingest hooks built on that database."""
 
     async def build() -> SyncEngine:
         db = await open_database(settings, migrate=False)
@@ -86,6 +89,7 @@ def engine_from_settings(
             mapping or default_mapping(),
             options=options,
             clock=services.clock,
+            hooks=tuple(hooks(db)) if hooks else (),
         )
 
     return build

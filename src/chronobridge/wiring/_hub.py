@@ -1,4 +1,4 @@
-"""The composition root: the only module that knows every layer.
+"""The hub opened on its settings: database, key ring, connection services, apps and clients.
 
 Settings (CHRONOBRIDGE_*) → the database and its key ring → the connection services (clock,
 budget wait policy, metrics, HTTP transport) → repositories and a client per connection with
@@ -160,7 +160,7 @@ class Hub:
         existing = await apps.by_client_id(spec.client_id) or _named(await apps.list(), DEFAULT_APP)
         if existing is None:
             return await apps.ensure(spec, now=self.services.now())
-        kept = {name: getattr(existing, name) for name in _KEPT_FROM_STORE}
+        kept = {name: getattr(existing, name) for name in _kept_from_store(self.settings)}
         wanted = replace(spec, **kept)
         if _same_spec(existing, wanted):
             return existing
@@ -226,6 +226,13 @@ class Hub:
         report = await reencrypt_all(rotated)
         self.db.keys = rotated.keys if not retire else key_file.retire_old_keys()
         return report
+
+
+def _kept_from_store(settings: Settings) -> tuple[str, ...]:
+    """A webhook secret made by `webhooks setup` stays when the environment names none."""
+    if settings.webhook_secret is None:
+        return (*_KEPT_FROM_STORE, "webhook_secret")
+    return _KEPT_FROM_STORE
 
 
 def _named(apps: list[App], name: str) -> App | None:
