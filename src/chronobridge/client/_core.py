@@ -170,13 +170,16 @@ class DrChronoClient(TypedResources):
         return decode_body(response, media=out.media, method=out.method, template=out.template)
 
     async def send(self, out: Outgoing) -> httpx2.Response:
-        """Send with the current token; on 401 ask for a fresh one and send once more."""
+        """Send with the current token; on 401 ask for a fresh one and send once more; a
+        second 401 means the grant is dead (at most two attempts, no refresh loop)."""
         tokens = self._shared.tokens
         token = await tokens.access_token()
         response = await self._follow(out, token)
         if response.status_code == 401:
             token = await tokens.refreshed(token)
             response = await self._follow(out, token)
+            if response.status_code == 401:
+                raise await tokens.rejected(token)
         return response
 
     async def raise_for(self, out: Outgoing, response: httpx2.Response) -> None:

@@ -23,6 +23,7 @@ class MemoryTokenSource:
         self._refresh = refresh
         self._lock = asyncio.Lock()
         self.refreshes = 0
+        self.dead = False
 
     async def access_token(self) -> str:
         return self._token
@@ -36,6 +37,10 @@ class MemoryTokenSource:
             self._token = await self._refresh()
             self.refreshes += 1
             return self._token
+
+    async def rejected(self, fresh_token: str) -> NeedsReconnect:
+        self.dead = True
+        return NeedsReconnect("DrChrono refused the access token even after a refresh.")
 
     def __repr__(self) -> str:
         return f"MemoryTokenSource(refreshes={self.refreshes})"

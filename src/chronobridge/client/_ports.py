@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 # One priority vocabulary for the client and the persisted budget (the store's policy):
 # interactive > webhook > poll > backfill.
 from chronobridge.domain.budget import Priority
+from chronobridge.errors import NeedsReconnect
 
 __all__ = ["Budget", "CallObserver", "CallRecord", "Priority", "TokenSource"]
 
@@ -33,6 +34,11 @@ class TokenSource(Protocol):
         `stale_token`, return the replacement without refreshing again. Raise
         `NeedsReconnect` (or an `OAuthError`) when no new token can be had.
         """
+        ...
+
+    async def rejected(self, fresh_token: str) -> NeedsReconnect:
+        """DrChrono refused `fresh_token` too, right after `refreshed` gave it: the grant is
+        dead (reliability OA-9). Record that, and return the error the caller raises."""
         ...
 
 

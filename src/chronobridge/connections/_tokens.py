@@ -79,6 +79,20 @@ class ConnectionTokens:
     async def refreshed(self, stale_token: str) -> str:
         return await self._refresh_unless_replaced(stale_token)
 
+    async def rejected(self, fresh_token: str) -> NeedsReconnect:
+        """OA-9: DrChrono refused a token right after it was refreshed (or after another
+        process replaced it): the grant is dead. Drop the tokens, flag the connection, audit;
+        no further refresh is tried for this connection until it is authorized again."""
+        async with self._lock:
+            stored = await self._tokens.get(self.connection_id)
+            if stored is not None and stored.access_token != fresh_token:
+                return await self._gone()  # superseded meanwhile (a reconnect): not ours to end
+            await self._tokens.mark_needs_reconnect(self.connection_id, now=self._services.now())
+            self._current = None
+        return await self._lost(
+            "DrChrono refused the access token again after a refresh", outcome="rejected"
+        )
+
     def due(self, tokens: StoredTokens) -> bool:
         """Less than REFRESH_SHARE of the lifetime left (the lifetime runs from the save)."""
         lifetime = max(tokens.expires_at - tokens.updated_at, timedelta(0))
@@ -112,7 +126,7 @@ class ConnectionTokens:
         finally:
             await deferred.flush(self._observer)
         if token is None:
-            raise await self._lost()
+            raise await self._lost("DrChrono answered invalid_grant to the refresh token")
         self._services.metrics.refresh(self._app.name, "refreshed")
         return token
 
@@ -149,16 +163,17 @@ class ConnectionTokens:
         self._current = stored
         return stored
 
-    async def _lost(self) -> NeedsReconnect:
-        """invalid_grant: one audit row (after the lock: SQLite has one writer), then the error."""
-        self._services.metrics.refresh(self._app.name, "invalid_grant")
+    async def _lost(self, reason: str, *, outcome: str = "invalid_grant") -> NeedsReconnect:
+        """The grant is dead: one audit row (after the lock: SQLite has one writer), then the
+        error."""
+        self._services.metrics.refresh(self._app.name, outcome)
         await AuditLog(self._services.db).append(
             AuditEntry(
                 actor="hub:tokens",
                 action="connection.needs_reconnect",
                 target_type="connection",
                 target_id=str(self.connection_id),
-                reason="DrChrono answered invalid_grant to the refresh token",
+                reason=reason,
                 details={
                     "app_id": self._app.id,
                     "drchrono_user_id": self._connection.drchrono_user_id,

@@ -12,10 +12,10 @@ from chronobridge.client import DrChronoClient, MemoryTokenSource
 from chronobridge.errors import (
     Conflict,
     MethodNotAllowed,
+    NeedsReconnect,
     NotFound,
     PermissionDenied,
     RateLimited,
-    Unauthorized,
     ValidationFailed,
 )
 
@@ -147,13 +147,13 @@ async def test_a_revoked_token_is_refreshed_once(emulator: Emulated) -> None:
     assert tokens.refreshes == 1
 
 
-async def test_a_token_that_stays_refused_is_unauthorized(emulator: Emulated) -> None:
+async def test_a_token_that_stays_refused_needs_reconnecting(emulator: Emulated) -> None:
     async def refresh() -> str:
         return "not-a-token"
 
     tokens = MemoryTokenSource("also-not-a-token", refresh=refresh)
     async with emulator.client(tokens=tokens) as client:
-        with pytest.raises(Unauthorized):
+        with pytest.raises(NeedsReconnect):
             await client.doctors.get(1)
     assert [c.status for c in emulator.observer.calls] == [401, 401]
 

@@ -49,11 +49,14 @@ class Spy(httpx2.AsyncBaseTransport):
         self.inner = inner
         self.paths: list[str] = []
         self.down = False  # True: every request fails as if DrChrono were unreachable
+        self.refuse_api = False  # True: every /api/ call answers 401, fresh tokens too
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.paths.append(request.url.path)
         if self.down:
             raise httpx2.ConnectError("connection refused", request=request)
+        if self.refuse_api and request.url.path.startswith("/api/"):
+            return httpx2.Response(401, text="Authorization failed.", request=request)
         return await self.inner.handle_async_request(request)
 
     def count(self, path: str) -> int:

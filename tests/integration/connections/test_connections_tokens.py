@@ -71,6 +71,26 @@ async def test_a_withdrawn_grant_needs_reconnect_after_one_refresh_attempt(rig: 
     assert actions.count("connection.needs_reconnect") == 1
 
 
+async def test_a_token_refused_right_after_its_refresh_ends_the_grant(rig: Rig) -> None:
+    """OA-9: at most two attempts per request; the second 401 marks the connection
+    needs_reconnect, so later requests send nothing instead of refreshing each time."""
+    connection = await rig.connect("doctor1")
+    rig.spy.refuse_api = True
+    with pytest.raises(NeedsReconnect, match="no longer accepts the authorization of doctor1"):
+        await _doctors(rig, connection.id)
+    assert [p for p in rig.spy.paths if p.startswith("/api/doctors")] == ["/api/doctors"] * 2
+    assert rig.spy.count("/o/token/") == 2  # the exchange and the one refresh
+    after = await Connections(rig.services.db).get(connection.id)
+    assert after is not None
+    assert after.status is ConnectionStatus.NEEDS_RECONNECT
+    sent = len(rig.spy.paths)
+    with pytest.raises(NeedsReconnect):
+        await _doctors(rig, connection.id)
+    assert len(rig.spy.paths) == sent
+    actions = [r.action for r in await AuditLog(rig.services.db).recent()]
+    assert actions.count("connection.needs_reconnect") == 1
+
+
 async def test_a_token_another_process_replaced_is_used_without_refreshing(rig: Rig) -> None:
     """OA-12: worker A still holds the old token; the user reconnects through worker B."""
     connection = await rig.connect("doctor1")

@@ -9,7 +9,7 @@ import pytest
 from client_fakes import TOKEN, ok, rig
 
 from chronobridge.client import MemoryTokenSource
-from chronobridge.errors import NeedsReconnect, Unauthorized, UnexpectedResponse
+from chronobridge.errors import NeedsReconnect, UnexpectedResponse
 
 UNAUTHORIZED = httpx2.Response(
     401,
@@ -48,12 +48,15 @@ async def test_a_refused_token_is_refreshed_once_and_the_call_retried() -> None:
     assert [c.status for c in r.observer.calls] == [401, 200]
 
 
-async def test_a_second_401_is_unauthorized_and_not_retried_again() -> None:
+async def test_a_second_401_ends_the_grant_and_is_not_retried_again() -> None:
+    """OA-9: at most two attempts; a token refused right after its refresh means the grant is
+    dead, so the connection needs reconnecting instead of refreshing on every request."""
     r = rig(_accepting("never"), tokens=_refresher("tok-new", "tok-newer"))  # type: ignore[arg-type]
-    with pytest.raises(Unauthorized) as caught:
+    with pytest.raises(NeedsReconnect) as caught:
         await r.client.patients.get(5)
     assert len(r.requests) == 2
     assert r.tokens.refreshes == 1
+    assert r.tokens.dead
     assert "tok-new" not in str(caught.value)
 
 
