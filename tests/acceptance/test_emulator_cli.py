@@ -1,4 +1,4 @@
-"""`chronobridge emulator` and `chronobridge demo` as a user runs them: a real process, a real
+"""`chronobridge emulator` as a user runs it: a real process, a real
 socket, the ready line, the OAuth flow with --auto-approve, the API, a clean stop."""
 
 from __future__ import annotations
@@ -137,22 +137,6 @@ def test_emulator_runs_the_oauth_flow_unattended_and_serves_the_api() -> None:
         assert "emulator stopped" in output
         assert DEFAULT_CLIENT_SECRET not in output
         assert token["access_token"] not in output
-
-
-def test_demo_prints_how_to_use_it_and_stops_on_sigterm() -> None:
-    with chronobridge("demo", "--churn", "600") as running:
-        text = "\n".join(running.lines)
-        assert f"{running.url}/o/authorize/?client_id={DEFAULT_CLIENT_ID}" in text
-        assert "/_emulator/stats" in text
-        with httpx2.Client(base_url=running.url) as client:
-            assert client.get("/_emulator/health").json()["status"] == "ok"
-            deadline = time.monotonic() + 10
-            while client.get("/_emulator/churn").json()["total"] < 2:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-        output = running.stop(signal.SIGTERM)
-        assert running.process.returncode == 0
-        assert DEFAULT_CLIENT_SECRET not in output
 
 
 def test_bad_flags_are_refused_before_listening() -> None:

@@ -21,7 +21,7 @@ __all__ = ["COMMANDS", "build", "main"]
 
 COMMANDS: dict[str, str] = {
     "emulator": "_emulator",
-    "demo": "_emulator",
+    "demo": "_demo",
     "worker": "_worker",
     "apps": "_apps",
     "connect": "_connect",

@@ -1,4 +1,4 @@
-"""`chronobridge emulator` and, until the hub exists, `chronobridge demo`."""
+"""`chronobridge emulator`: the DrChrono emulator on a real socket."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ WEBHOOK_SECRET_ENV = "CHRONOBRIDGE_EMULATOR_WEBHOOK_SECRET"  # noqa: S105 - a va
 
 def register(app: typer.Typer) -> None:
     app.command("emulator")(emulator)
-    app.command("demo")(demo)
 
 
 def emulator(
@@ -89,17 +88,6 @@ def emulator(
     )
     _check(config)
     serve(config, howto=_howto.emulator(config))
-
-
-def demo(
-    *,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
-    churn: Annotated[float, typer.Option(help="Random staff changes per minute.")] = 6.0,
-) -> None:
-    """Interim demo: the emulator with seeded data, live churn and unattended OAuth."""
-    config = EmulatorConfig(port=port, seed=seed, churn=churn, auto_approve="doctor1")
-    serve(config, howto=_howto.demo(config))
 
 
 def serve(config: EmulatorConfig, *, howto: list[str]) -> None:

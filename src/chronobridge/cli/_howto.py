@@ -39,35 +39,3 @@ def emulator(config: EmulatorConfig) -> list[str]:
         "  docs:         docs/emulator.md",
         "  Ctrl-C stops it.",
     ]
-
-
-def demo(config: EmulatorConfig) -> list[str]:
-    redirect = config.redirect_uris[0]
-    url = config.url
-    return [
-        "",
-        "chronobridge demo: a DrChrono emulator with a seeded practice and live churn",
-        f"({config.churn:g} staff changes a minute). The hub joins this demo in a later release.",
-        "",
-        f"  demo client id: {config.client_id}   (its secret is in docs/emulator.md)",
-        f"  authorize (approved at once as {config.auto_approve}):",
-        f"    {authorize_url(config)}",
-        "",
-        "  Get a token and call the API without printing the token:",
-        "    export CLIENT_SECRET=...   # the demo client's secret, see docs/emulator.md",
-        f"    CODE=$(curl -s -o /dev/null -w '%{{redirect_url}}' '{authorize_url(config)}' \\",
-        "      | sed -E 's/.*[?&]code=([^&]+).*/\\1/')",
-        f"    TOKEN=$(curl -s {url}/o/token/ -d grant_type=authorization_code -d code=$CODE \\",
-        f"      -d redirect_uri={redirect} -d client_id={config.client_id} \\",
-        "      -d client_secret=$CLIENT_SECRET \\",
-        "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
-        f'    curl -s -L -H "Authorization: Bearer $TOKEN" {url}/api/users/current',
-        "",
-        "  Control API (unauthenticated, localhost only):",
-        f"    curl -s {url}/_emulator/stats",
-        f"    curl -s -X POST {url}/_emulator/churn -d '{{\"changes\": 5}}'",
-        f"    curl -s -X POST {url}/_emulator/clock -d '{{\"advance\": 3600}}'",
-        f'    curl -s -X POST {url}/_emulator/faults -d \'{{"kind": "error", "count": 3}}\'',
-        f"  App Directory: {url}/app-directory/",
-        "  Ctrl-C stops it.",
-    ]

@@ -71,15 +71,15 @@ def sync(
     async def work() -> list[SyncReport]:
         async with sync_session(app, mapping) as session:
             with SyncBars(enabled=progress and output is OutputFormat.TABLE) as bars:
-                return await _run(session.engine, session.app.id, resources, mode, bars)
+                return await run_resources(session.engine, session.app.id, resources, mode, bars)
 
     reports = run(work)
-    _print(reports, output)
+    print_reports(reports, output)
     if any(r.status in (RunStatus.FAILED, RunStatus.STOPPED) for r in reports):
         raise typer.Exit(1)
 
 
-async def _run(
+async def run_resources(
     engine: SyncEngine, app_id: int, resources: list[str] | None, mode: str, bars: SyncBars
 ) -> list[SyncReport]:
     wanted = set(resources or engine.resources)
@@ -98,7 +98,7 @@ def _updater(bars: SyncBars) -> ProgressCallback:
     return update
 
 
-def _print(reports: list[SyncReport], output: OutputFormat) -> None:
+def print_reports(reports: list[SyncReport], output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         typer.echo(json.dumps([r.counts() for r in reports], indent=2))
         return
