@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx2
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 
 from chronobridge.connections import (
     Services,
@@ -62,7 +61,7 @@ def _wait(condition: Any, within: float = 60.0) -> Any:
 
 
 def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
-    keys = Fernet.generate_key().decode()
+    keys = KeyRing.new_key()
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite'}"
     with running_server(create_emulator(emulator_config())) as emulator_url:
         env = hub_env(tmp_path, url, keys, client_id=DEFAULT_CLIENT_ID,
@@ -111,7 +110,7 @@ def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
 
 
 def test_an_unknown_status_and_missing_arguments_are_refused(tmp_path: Path) -> None:
-    keys = Fernet.generate_key().decode()
+    keys = KeyRing.new_key()
     env = hub_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite'}", keys)
     bad = cli(env, "webhooks", "log", "--status", "exploded")
     assert bad.returncode != 0

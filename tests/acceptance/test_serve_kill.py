@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx2
 import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 
 from chronobridge.store import KeyRing, open_database
 from support.ingress import HOOK, body_for, dispatched_rows, register_app, signed_headers
@@ -101,7 +100,7 @@ def _stored(url: str) -> tuple[dict[int, str], int]:
 
 
 def test_no_acknowledged_delivery_is_lost_across_20_kills(tmp_path: Path) -> None:
-    keys = Fernet.generate_key().decode()
+    keys = KeyRing.new_key()
     url = f"sqlite+aiosqlite:///{tmp_path / 'kill.sqlite'}"
     asyncio.run(_prepare(url, keys))
     env = hub_env(tmp_path, url, keys)

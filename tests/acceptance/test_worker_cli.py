@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from chronobridge.workers import WEBHOOKS, Database, FernetCipher, Job, Jobs
+from chronobridge.store import KeyRing
+from chronobridge.workers import WEBHOOKS, Database, Job, Jobs
 from chronobridge.workers._tables import heartbeats
 from chronobridge.workers.diagnostics import probe
 from support.dbos_runtime import (  # noqa: F401  (fixtures are found by name)
@@ -36,7 +37,7 @@ from support.dbos_runtime import (  # noqa: F401  (fixtures are found by name)
 
 
 @pytest.fixture
-def jobs(worker_database: Database, worker_cipher: FernetCipher) -> Iterator[Jobs]:
+def jobs(worker_database: Database, worker_cipher: KeyRing) -> Iterator[Jobs]:
     client = Jobs(worker_database, worker_cipher)
     yield client
     client.close()
@@ -139,7 +140,7 @@ def test_failed_jobs_are_listed_retried_and_swept_from_the_command_line(
 def test_a_bad_key_is_a_clear_error(worker_database: Database, tmp_path: Path) -> None:
     done = _cli(worker_database, "not-a-fernet-key", tmp_path, "failed")
     assert done.returncode == 1
-    assert "not a valid Fernet key" in done.stderr
+    assert "encryption key is not valid" in done.stderr
     assert "hint:" in done.stderr
     assert "not-a-fernet-key" not in done.stderr
 

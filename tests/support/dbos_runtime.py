@@ -6,7 +6,7 @@ Fixtures (import them into a conftest: `from support.dbos_runtime import dbos_ru
   `postgres`). Narrow it with `@pytest.mark.parametrize("worker_db_kind", ["sqlite"])`.
 - `worker_database`: a `chronobridge.workers.Database` on a fresh database of that kind
   (a SQLite file in tmp_path, or a PostgreSQL database dropped afterwards).
-- `worker_key` / `worker_cipher`: a fresh Fernet key, and a `FernetCipher` over it (give the
+- `worker_key` / `worker_cipher`: a fresh key, and a `KeyRing` over it (give the
   key to worker processes so they read what the test process wrote).
 - `dbos_runtime`: a started `WorkerRuntime` on `worker_database` (executor "test-main"), tuned
   for tests (50 ms polling, fast heartbeats, no shutdown wait), stopped after the test. DBOS is
@@ -42,9 +42,9 @@ import sqlalchemy as sa
 from dbos import DBOSClient
 from psycopg import sql
 
+from chronobridge.store import KeyRing
 from chronobridge.workers import (
     Database,
-    FernetCipher,
     Jobs,
     Liveness,
     WorkerConfig,
@@ -112,7 +112,7 @@ def worker_pg_template() -> Iterator[str]:
     with postgres_database() as database:
         with sync_engine(database):
             pass
-        jobs = Jobs(database, FernetCipher([FernetCipher.generate_key()]))
+        jobs = Jobs(database, KeyRing([KeyRing.new_key()]))
         try:
             jobs.prepare(polling_interval_sec=0.05)
         finally:
@@ -139,15 +139,15 @@ def worker_database(
 
 @pytest.fixture
 def worker_key() -> str:
-    return FernetCipher.generate_key()
+    return KeyRing.new_key()
 
 
 @pytest.fixture
-def worker_cipher(worker_key: str) -> FernetCipher:
-    return FernetCipher([worker_key])
+def worker_cipher(worker_key: str) -> KeyRing:
+    return KeyRing([worker_key])
 
 
-def runtime_config(database: Database, cipher: FernetCipher, **overrides: Any) -> WorkerConfig:
+def runtime_config(database: Database, cipher: KeyRing, **overrides: Any) -> WorkerConfig:
     base = WorkerConfig(
         database=database,
         cipher=cipher,
@@ -161,9 +161,7 @@ def runtime_config(database: Database, cipher: FernetCipher, **overrides: Any) -
 
 
 @contextlib.contextmanager
-def start_runtime(
-    database: Database, cipher: FernetCipher, **overrides: Any
-) -> Iterator[WorkerRuntime]:
+def start_runtime(database: Database, cipher: KeyRing, **overrides: Any) -> Iterator[WorkerRuntime]:
     runtime = WorkerRuntime(runtime_config(database, cipher, **overrides))
     runtime.start()
     try:
@@ -173,7 +171,7 @@ def start_runtime(
 
 
 @pytest.fixture
-def dbos_runtime(worker_database: Database, worker_cipher: FernetCipher) -> Iterator[WorkerRuntime]:
+def dbos_runtime(worker_database: Database, worker_cipher: KeyRing) -> Iterator[WorkerRuntime]:
     with start_runtime(worker_database, worker_cipher) as runtime:
         yield runtime
 

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chronobridge.domain.events import ChangeEvent
 from chronobridge.store._database import Database
-from chronobridge.store._records import chunks
 from chronobridge.store.tables import change_events
 
 __all__ = ["ChangeEvents", "StoredEvent"]
@@ -49,22 +48,10 @@ class ChangeEvents:
         """Insert the events not already there; how many were new."""
         if not events:
             return 0
-        rows = {event.dedupe_key: _values(app_id, event) for event in events}
-        known = await self._known(tx, list(rows))
-        new = [row for key, row in rows.items() if key not in known]
-        if new:
-            ins = self._db.insert(change_events)
-            stmt = ins.on_conflict_do_nothing(index_elements=[change_events.c.dedupe_key])
-            await tx.execute(stmt, new)
-        return len(new)
-
-    async def _known(self, tx: AsyncConnection, keys: Sequence[str]) -> set[str]:
-        c = change_events.c
-        found: set[str] = set()
-        for part in chunks(keys):
-            found.update((await tx.execute(sa.select(c.dedupe_key).where(c.dedupe_key.in_(part))))
-                         .scalars())  # fmt: skip
-        return found
+        rows = [*{event.dedupe_key: _values(app_id, event) for event in events}.values()]
+        ins = self._db.insert(change_events)
+        stmt = ins.on_conflict_do_nothing(index_elements=[change_events.c.dedupe_key])
+        return len((await tx.execute(stmt.returning(change_events.c.id), rows)).all())
 
     async def after(
         self,

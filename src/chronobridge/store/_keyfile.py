@@ -29,7 +29,7 @@ def load_keyring(settings: Settings) -> KeyRing:
 
 
 class KeyFile:
-    """One Fernet key per line, newest first; blank lines and `#` comments are ignored."""
+    """One key per line, newest first; blank lines and `#` comments are ignored."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

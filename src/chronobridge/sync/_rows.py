@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from chronobridge.domain.mappings import MappedRow
 from chronobridge.store import ModelRowWrite
@@ -47,7 +48,7 @@ def row_write(item: Incoming, row: MappedRow, record_id: int) -> ModelRowWrite:
         external_id=row.external_id[:64],
         resource=row.resource,
         record_id=record_id,
-        data=json.dumps(row.to_json(), separators=(",", ":"), default=str),
+        data=orjson.dumps(row.to_json(), default=str).decode("utf-8"),
         mapping_version=row.mapping_version,
         mapping_digest=row.mapping_digest,
         updated_at=item.write.updated_at,

@@ -9,7 +9,7 @@ Declare with `@workflow("stable.name")` and `@step()`; list the module in `regis
 from __future__ import annotations
 
 from chronobridge.workers._codec import RecordedError
-from chronobridge.workers._crypto import Cipher, EncryptingSerializer, FernetCipher
+from chronobridge.workers._crypto import Cipher, EncryptingSerializer
 from chronobridge.workers._database import DBOS_SCHEMA, DBOS_SQLITE_TABLES, Database
 from chronobridge.workers._define import step, workflow
 from chronobridge.workers._failures import FailedJob, NotInErrorQueue, list_failed, retry_failed
@@ -39,7 +39,6 @@ __all__ = [
     "Database",
     "EncryptingSerializer",
     "FailedJob",
-    "FernetCipher",
     "Job",
     "Jobs",
     "Liveness",

@@ -3,7 +3,7 @@
 It installs the sync engine the way the composition root will (the store-backed connection
 clients; list pages of 100, the batch endpoint off, as DP-1 asks) and runs the worker runtime
 with the sync workflows until it is killed. Environment: CB_DATABASE_URL (async URL), CB_KEY
-(the store's Fernet key, also the DBOS cipher), CB_EXECUTOR, CB_PAGE_SIZE.
+(the store's key, also the DBOS cipher), CB_EXECUTOR, CB_PAGE_SIZE.
 """
 
 from __future__ import annotations

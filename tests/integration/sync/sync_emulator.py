@@ -9,8 +9,6 @@ with the store's digests.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from chronobridge.emulator import EmulatorConfig, EmulatorState, create_app
 from chronobridge.emulator._seed import MAIN_PRACTICE
 from chronobridge.emulator._serialize import renderer
 from chronobridge.sync import StaticClients
+from chronobridge.sync._prepare import canonical_json, digest_of
 
 BASE = "http://emulator.test"
 
@@ -63,8 +62,7 @@ def expected_digests(state: EmulatorState, resource: str) -> dict[str, str]:
         if meta.practice != MAIN_PRACTICE:
             continue
         wire = renderer(state).wire(schema, record, meta, verbose=False)
-        text = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        found[str(record["id"])] = hashlib.sha256(text.encode()).hexdigest()
+        found[str(record["id"])] = digest_of(canonical_json(wire))
     return found
 
 

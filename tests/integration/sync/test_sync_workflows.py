@@ -16,7 +16,7 @@ from chronobridge.store import Database, KeyRing, Records, open_database
 from chronobridge.sync import ConnectionClients, SyncEngine
 from chronobridge.sync import workflows as sync_jobs
 from chronobridge.sync._context_jobs import install, uninstall
-from chronobridge.workers import SYNC, FernetCipher, Job
+from chronobridge.workers import SYNC, Job
 from chronobridge.workers import Database as WorkerDatabase
 from support.dbos_runtime import start_runtime, wait_for
 from support.servers import running_server
@@ -69,7 +69,7 @@ def _connect(url: str, keys: KeyRing, base: str) -> int:
 
 
 def test_a_queued_sync_job_backfills_a_resource(
-    worker_database: WorkerDatabase, worker_cipher: FernetCipher, emulator_url: str
+    worker_database: WorkerDatabase, worker_cipher: KeyRing, emulator_url: str
 ) -> None:
     keys, url = KeyRing.generate(), _async_url(worker_database)
     with start_runtime(worker_database, worker_cipher) as runtime:
@@ -89,7 +89,7 @@ def test_a_queued_sync_job_backfills_a_resource(
 
 
 def test_the_planner_schedule_backfills_each_resource_once(
-    worker_database: WorkerDatabase, worker_cipher: FernetCipher, emulator_url: str
+    worker_database: WorkerDatabase, worker_cipher: KeyRing, emulator_url: str
 ) -> None:
     keys, url = KeyRing.generate(), _async_url(worker_database)
     schedules = sync_jobs.schedules(every_seconds=1)

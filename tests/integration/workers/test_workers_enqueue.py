@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from chronobridge.store import KeyRing
 from chronobridge.workers import (
     SYNC,
     WEBHOOKS,
     Database,
-    FernetCipher,
     Job,
     Jobs,
     WorkerRuntime,
@@ -101,7 +101,7 @@ async def test_the_same_workflow_id_is_one_job(
 
 
 def test_a_process_without_dbos_enqueues_for_the_workers(
-    dbos_runtime: WorkerRuntime, worker_cipher: FernetCipher
+    dbos_runtime: WorkerRuntime, worker_cipher: KeyRing
 ) -> None:
     web = Jobs(dbos_runtime.config.database, worker_cipher)  # what a `serve` replica holds
     try:
@@ -114,7 +114,7 @@ def test_a_process_without_dbos_enqueues_for_the_workers(
 
 @pytest.mark.parametrize("worker_db_kind", ["sqlite"])
 async def test_the_runtime_runs_inside_an_async_app(
-    worker_database: Database, worker_cipher: FernetCipher
+    worker_database: Database, worker_cipher: KeyRing
 ) -> None:
     async with WorkerRuntime(runtime_config(worker_database, worker_cipher)) as runtime:
         job = Job(queue=WEBHOOKS, workflow_id="from-async")
@@ -124,7 +124,7 @@ async def test_the_runtime_runs_inside_an_async_app(
 
 
 def test_a_fresh_database_takes_jobs_before_any_worker_ran(
-    tmp_path: Path, worker_cipher: FernetCipher
+    tmp_path: Path, worker_cipher: KeyRing
 ) -> None:
     database = Database.parse(tmp_path / "fresh.sqlite")
     web = Jobs(database, worker_cipher)  # a `serve` replica started first

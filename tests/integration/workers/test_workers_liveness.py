@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from chronobridge.errors import ConfigError
+from chronobridge.store import KeyRing
 from chronobridge.workers import (
     Database,
-    FernetCipher,
     WorkerRuntime,
     dead_executors,
     resolve_executor_id,
@@ -27,7 +27,7 @@ def _row(engine: sa.Engine, executor_id: str) -> sa.Row[tuple[float, float, bool
 
 
 def test_a_running_worker_beats_and_a_stopped_one_says_so(
-    worker_database: Database, worker_cipher: FernetCipher
+    worker_database: Database, worker_cipher: KeyRing
 ) -> None:
     with start_runtime(worker_database, worker_cipher) as runtime:
         engine = runtime.engine

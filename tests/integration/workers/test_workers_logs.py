@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
+from chronobridge.store import KeyRing
 from chronobridge.workers import (
     WEBHOOKS,
     Database,
-    FernetCipher,
     Job,
     WorkerRuntime,
     step,
@@ -70,7 +70,7 @@ def test_step_errors_are_logged_by_class_only(
 
 @pytest.mark.parametrize("worker_db_kind", ["sqlite"])
 def test_the_configured_level_holds_after_start(
-    worker_database: Database, worker_cipher: FernetCipher
+    worker_database: Database, worker_cipher: KeyRing
 ) -> None:
     with start_runtime(worker_database, worker_cipher, log_level="INFO"):
         assert logging.getLogger("dbos").level == logging.INFO

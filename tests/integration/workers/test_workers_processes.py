@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from chronobridge.workers import WEBHOOKS, Database, FernetCipher, Job, Jobs, job_id
+from chronobridge.store import KeyRing
+from chronobridge.workers import WEBHOOKS, Database, Job, Jobs, job_id
 from chronobridge.workers.diagnostics import probe
 from support.dbos_runtime import (
     WorkerProcess,
@@ -27,7 +28,7 @@ from support.dbos_runtime import (
 
 
 @pytest.fixture
-def jobs(worker_database: Database, worker_cipher: FernetCipher) -> Iterator[Jobs]:
+def jobs(worker_database: Database, worker_cipher: KeyRing) -> Iterator[Jobs]:
     client = Jobs(worker_database, worker_cipher)
     yield client
     client.close()

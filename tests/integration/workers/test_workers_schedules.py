@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from dbos import DBOS
 
-from chronobridge.workers import Database, FernetCipher, Jobs, Schedule, every
+from chronobridge.store import KeyRing
+from chronobridge.workers import Database, Jobs, Schedule, every
 from chronobridge.workers.diagnostics import tick
 from support.dbos_runtime import probe_marks, start_runtime, sync_engine, wait_for
 
@@ -17,7 +18,7 @@ def test_every_makes_a_seconds_cron() -> None:
 
 
 def test_a_schedule_ticks_once_per_tick_and_survives_restarts(
-    worker_database: Database, worker_cipher: FernetCipher
+    worker_database: Database, worker_cipher: KeyRing
 ) -> None:
     schedule = Schedule(name="probe-tick", workflow=tick, cron=every(1), context="t")
     for _ in range(2):  # the second start applies the same schedule again: no error

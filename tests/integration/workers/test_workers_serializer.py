@@ -18,7 +18,6 @@ from chronobridge.workers import (
     DBOS_SQLITE_TABLES,
     WEBHOOKS,
     EncryptingSerializer,
-    FernetCipher,
     Job,
     RecordedError,
     WorkerRuntime,
@@ -51,7 +50,7 @@ class Unlisted(Exception):
 
 @pytest.fixture
 def serializer() -> EncryptingSerializer:
-    return EncryptingSerializer(FernetCipher([FernetCipher.generate_key()]))
+    return EncryptingSerializer(KeyRing([KeyRing.new_key()]))
 
 
 @pytest.mark.parametrize(
@@ -114,7 +113,7 @@ def test_values_without_a_faithful_encoding_are_refused(
 
 def test_other_keys_or_formats_do_not_decrypt(serializer: EncryptingSerializer) -> None:
     stored = serializer.serialize({"id": 1})
-    stranger = EncryptingSerializer(FernetCipher([FernetCipher.generate_key()]))
+    stranger = EncryptingSerializer(KeyRing([KeyRing.new_key()]))
     with pytest.raises(errors.DecryptionFailed):
         stranger.deserialize(stored)
     with pytest.raises(errors.DecryptionFailed):
@@ -122,7 +121,7 @@ def test_other_keys_or_formats_do_not_decrypt(serializer: EncryptingSerializer) 
 
 
 def test_a_token_from_another_context_is_refused() -> None:
-    cipher = FernetCipher([FernetCipher.generate_key()])
+    cipher = KeyRing([KeyRing.new_key()])
     token = cipher.encrypt_bytes(b'"secret"', context="tokens.refresh:1")
     with pytest.raises(errors.DecryptionFailed):
         EncryptingSerializer(cipher).deserialize("cb1:" + token)
@@ -156,8 +155,8 @@ def _dump_dbos_tables(engine: sa.Engine) -> str:
 
 
 def test_the_store_key_ring_is_a_cipher_and_reads_fernet_cipher_data() -> None:
-    key = FernetCipher.generate_key()
-    written = EncryptingSerializer(FernetCipher([key])).serialize({"connection": 7})
+    key = KeyRing.new_key()
+    written = EncryptingSerializer(KeyRing([key])).serialize({"connection": 7})
     ring = KeyRing([KeyRing.new_key(), key])  # rotated: the old key still decrypts
     assert EncryptingSerializer(ring).deserialize(written) == {"connection": 7}
     assert EncryptingSerializer(ring).deserialize(EncryptingSerializer(ring).serialize(1)) == 1

@@ -17,7 +17,7 @@ from chronobridge.domain.budget import Priority
 from chronobridge.domain.writeback import ModelChange, WriteAction
 from chronobridge.emulator import EmulatorConfig, create_app
 from chronobridge.store import Database, KeyRing, StoredWriteback, WritebackStatus, open_database
-from chronobridge.workers import DEFAULT_QUEUES, FernetCipher, Job, QueueSpec, WorkerRuntime
+from chronobridge.workers import DEFAULT_QUEUES, Job, QueueSpec, WorkerRuntime
 from chronobridge.workers import Database as JobsDatabase
 from chronobridge.writeback import (
     QUEUE,
@@ -66,7 +66,7 @@ async def wait_settled(
 
 
 async def test_the_job_retries_a_5xx_books_once_and_settles_a_409(
-    worker_database: JobsDatabase, worker_key: str, worker_cipher: FernetCipher, emulator_url: str
+    worker_database: JobsDatabase, worker_key: str, worker_cipher: KeyRing, emulator_url: str
 ) -> None:
     url = worker_database.async_url.render_as_string(hide_password=False)
     keys = KeyRing([worker_key])

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from chronobridge.errors import ConfigError, DecryptionFailed
 from chronobridge.settings import Settings
@@ -122,7 +121,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 def test_comments_and_blank_lines_are_ignored(tmp_path: Path) -> None:
     path = tmp_path / "keys"
-    key = Fernet.generate_key().decode()
+    key = KeyRing.new_key()
     path.write_text(f"# newest first\n\n{key}\n")
     path.chmod(0o600)
     assert KeyFile(path).load().keys == (key.encode(),)
@@ -149,7 +148,7 @@ def test_add_then_retire_keeps_only_the_new_key(tmp_path: Path) -> None:
 
 
 def test_settings_keys_override_the_key_file(tmp_path: Path) -> None:
-    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    new, old = KeyRing.new_key(), KeyRing.new_key()
     settings = Settings(home=tmp_path, encryption_keys=f"{new}, {old}")  # type: ignore[arg-type]
     assert load_keyring(settings).keys == (new.encode(), old.encode())
     assert not (tmp_path / "keys").exists()
