@@ -24,8 +24,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
 from chronobridge.store import Apps, AppSpec, KeyRing, open_database
 
 SECRET = "bench-webhook-secret"  # noqa: S105  (a benchmark's throwaway secret)
@@ -195,7 +193,7 @@ def _throughput(port: int, pid: int, *, rounds: int, seconds: float) -> tuple[Fi
 def run(
     *, rounds: int = ROUNDS, seconds: float = SECONDS, rate_seconds: float = RATE_SECONDS
 ) -> None:
-    keys = Fernet.generate_key().decode()
+    keys = KeyRing.new_key()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'hub.sqlite'}"
         asyncio.run(_prepare(url, KeyRing([keys])))
