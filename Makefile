@@ -28,8 +28,8 @@ system-deps:
 	@tools/system-deps.sh
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests tools bench
-	$(BIN)/ruff format --check src tests tools bench
+	$(BIN)/ruff check src tests tools bench examples
+	$(BIN)/ruff format --check src tests tools bench examples
 	$(BIN)/lint-imports
 	$(BIN)/python tools/gen_catalog.py --check
 
