@@ -14,7 +14,7 @@ are the in-process versions. Every failure is an error of `chronobridge.errors`.
 from chronobridge.client._batch import BatchPage
 from chronobridge.client._build import Outgoing
 from chronobridge.client._core import DEFAULT_BASE_URL, ClientOptions, DrChronoClient
-from chronobridge.client._errors import error_for
+from chronobridge.client._errors import error_class_for, error_for
 from chronobridge.client._memory import MemoryBudget, MemoryObserver, MemoryTokenSource
 from chronobridge.client._pages import Page
 from chronobridge.client._ports import Budget, CallObserver, CallRecord, Priority, TokenSource
@@ -68,5 +68,6 @@ __all__ = [
     "ResourceClient",
     "Task",
     "TokenSource",
+    "error_class_for",
     "error_for",
 ]

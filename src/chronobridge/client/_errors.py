@@ -19,6 +19,7 @@ from chronobridge.domain.retry_after import retry_after_seconds
 from chronobridge.errors import (
     ApiError,
     Conflict,
+    HubError,
     MethodNotAllowed,
     NotFound,
     PermissionDenied,
@@ -30,7 +31,7 @@ from chronobridge.errors import (
     ValidationFailed,
 )
 
-__all__ = ["decode_body", "error_for", "transport_error"]
+__all__ = ["decode_body", "error_class_for", "error_for", "transport_error"]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     401: Unauthorized,
@@ -67,6 +68,20 @@ def error_for(
     if 300 <= status < 400:
         return UnexpectedResponse("DrChrono redirected where the client does not follow", **where)
     return UnexpectedResponse(**where)
+
+
+def error_class_for(status: int) -> type[HubError] | None:
+    """The class of the error a status becomes (None for a success or a redirect followed);
+    0 means no answer came. The API log records its name; `error_for` raises it."""
+    if 200 <= status < 400:
+        return None
+    if status == 0:
+        return TransportError
+    if status == 400:
+        return ValidationFailed
+    if status == 429:
+        return RateLimited
+    return _BY_STATUS.get(status) or (ServerError if status >= 500 else UnexpectedResponse)
 
 
 def decode_body(response: httpx2.Response, *, media: str, method: str, template: str) -> Any:

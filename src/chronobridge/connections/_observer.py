@@ -7,43 +7,17 @@ would wait for that very lock) and hands them over once it is released.
 
 from __future__ import annotations
 
-from chronobridge.client import CallObserver, CallRecord
+from chronobridge.client import CallObserver, CallRecord, error_class_for
 from chronobridge.connections._services import Services
-from chronobridge.errors import (
-    Conflict,
-    HubError,
-    MethodNotAllowed,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    ServerError,
-    TransportError,
-    Unauthorized,
-    UnexpectedResponse,
-    ValidationFailed,
-)
 from chronobridge.store import ApiCall, ApiCallLog
 
 __all__ = ["ApiLogObserver", "Deferred", "error_class"]
 
-_BY_STATUS: dict[int, type[HubError]] = {
-    0: TransportError,
-    400: ValidationFailed,
-    401: Unauthorized,
-    403: PermissionDenied,
-    404: NotFound,
-    405: MethodNotAllowed,
-    409: Conflict,
-    429: RateLimited,
-}
-
 
 def error_class(status: int) -> str | None:
     """The name of the error a status becomes (None for a success or a redirect)."""
-    if 200 <= status < 400:
-        return None
-    found = _BY_STATUS.get(status) or (ServerError if status >= 500 else UnexpectedResponse)
-    return found.__name__
+    found = error_class_for(status)
+    return found.__name__ if found else None
 
 
 class ApiLogObserver:

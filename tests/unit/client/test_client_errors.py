@@ -172,3 +172,21 @@ def test_transport_error_names_only_the_failure() -> None:
     assert isinstance(error, TransportError)
     assert error.retriable
     assert str(error) == "DrChrono could not be reached (GET /api/patients: ReadTimeout)"
+
+
+@pytest.mark.parametrize(
+    "status", [200, 204, 302, 400, 401, 403, 404, 405, 409, 418, 429, 500, 503]
+)
+def test_the_api_log_names_the_class_the_client_raises(status: int) -> None:
+    from chronobridge.client import error_class_for
+
+    raised = error_for(_answer(status, json={}), method="GET", template=TEMPLATE, now=NOW)
+    named = error_class_for(status)
+    if 200 <= status < 300:
+        assert raised is None
+    elif 300 <= status < 400:
+        assert isinstance(raised, UnexpectedResponse)  # a redirect the client did not follow
+    else:
+        assert named is not None
+        assert type(raised) is named
+    assert error_class_for(0) is TransportError
