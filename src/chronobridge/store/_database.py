@@ -37,7 +37,15 @@ from sqlalchemy.ext.asyncio import (
 from chronobridge.errors import ConfigError
 from chronobridge.store._crypto import KeyRing
 
-__all__ = ["READ_ONLY", "Database", "Insert", "make_engine", "normalize_url", "setup_lock"]
+__all__ = [
+    "READ_ONLY",
+    "Database",
+    "Insert",
+    "install_sqlite_rules",
+    "make_engine",
+    "normalize_url",
+    "setup_lock",
+]
 
 READ_ONLY = "chronobridge_read_only"
 BUSY_TIMEOUT_S = 30.0
@@ -140,7 +148,7 @@ def make_engine(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Asyn
     if parsed.get_backend_name() == "sqlite":
         Path(str(parsed.database)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_async_engine(parsed, connect_args={"timeout": busy_timeout})
-        _install_sqlite_hooks(engine, busy_ms=int(busy_timeout * 1000))
+        install_sqlite_rules(engine.sync_engine, busy_ms=int(busy_timeout * 1000))
         return engine
     lock_ms = int(busy_timeout * 1000)
     return create_async_engine(
@@ -148,8 +156,12 @@ def make_engine(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Asyn
     )
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, *, busy_ms: int) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def install_sqlite_rules(engine: sa.Engine, *, busy_ms: int) -> None:
+    """WAL, full sync, foreign keys, a busy wait, and BEGIN IMMEDIATE for every write
+    transaction (reads marked READ_ONLY begin DEFERRED): writers in several processes queue
+    instead of failing. For the async engine's sync core and for plain sync engines alike."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the driver; _on_begin below emits it.
         dbapi_connection.isolation_level = None
@@ -163,7 +175,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, busy_ms: int) -> None:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get(READ_ONLY):
             conn.exec_driver_sql("BEGIN DEFERRED")

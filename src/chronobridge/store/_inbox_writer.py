@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
 from chronobridge.errors import ConfigError
+from chronobridge.store._database import install_sqlite_rules
 from chronobridge.store.tables import webhook_deliveries as wd
 
 __all__ = ["NewDelivery", "make_sync_engine", "write_deliveries"]
@@ -117,7 +117,7 @@ def make_sync_engine(
             connect_args={"timeout": busy_timeout, "check_same_thread": False},
             hide_parameters=True,
         )
-        _sqlite_rules(engine, busy_ms=int(busy_timeout * 1000))
+        install_sqlite_rules(engine, busy_ms=int(busy_timeout * 1000))
         return engine
     if backend == "postgresql":
         lock_ms = int(busy_timeout * 1000)
@@ -132,22 +132,3 @@ def make_sync_engine(
             hide_parameters=True,
         )
     raise ConfigError(f"Unsupported database {backend!r}: use sqlite or postgresql.")
-
-
-def _sqlite_rules(engine: sa.Engine, *, busy_ms: int) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook emits BEGIN
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            f"PRAGMA busy_timeout = {busy_ms}",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
-            "PRAGMA foreign_keys = ON",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
