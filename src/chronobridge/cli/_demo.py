@@ -71,14 +71,21 @@ def demo(
         run(_connect)
         _say("4/5 backfill  every resource DrChrono lets the hub list")
         run(_backfill)
-        _say("5/5 live      each change as it reaches the store (Ctrl-C to stop)")
         counts: Counter[str] = Counter()
-        try:
-            run(lambda: _feed(duration, counts))
-        except typer.Exit as ended:
-            if ended.exit_code != EXIT_INTERRUPTED:  # Ctrl-C is how the feed normally ends
-                raise
+        _live(duration, counts)
         _finish(started, counts)
+
+
+def _live(duration: float | None, counts: Counter[str]) -> None:
+    """The feed until Ctrl-C or SIGTERM, however early the signal lands (even on this line)."""
+    try:
+        _say("5/5 live      each change as it reaches the store (Ctrl-C to stop)")
+        run(lambda: _feed(duration, counts))
+    except KeyboardInterrupt:  # arrived outside run(), which turns it into Exit(130)
+        pass
+    except typer.Exit as ended:
+        if ended.exit_code != EXIT_INTERRUPTED:  # Ctrl-C is how the feed normally ends
+            raise
 
 
 async def _prepare(plan: DemoPlan, *, keep: bool) -> None:
