@@ -8,9 +8,12 @@ Fixtures (registered in tests/conftest.py):
 - `database_url` + `keyring`: the same fresh migrated database as a URL, for tests that open
   their own engines or start other processes.
 - `blank_database_url`: an empty database (no tables), for migration tests.
-- `postgres`: the PostgreSQL server (a `PostgresServer`): 127.0.0.1:5432 when it accepts
-  connections (or CHRONOBRIDGE_TEST_POSTGRES=host:port), otherwise a throwaway cluster started
-  from the distribution's binaries. If neither works the tests FAIL: they never skip.
+- `postgres`: the PostgreSQL server (a `PostgresServer`) that EVERY PostgreSQL test uses, the
+  store's and the DBOS workers' alike: 127.0.0.1:5432 when it accepts connections (or
+  CHRONOBRIDGE_TEST_POSTGRES=host:port), otherwise a throwaway cluster started from the
+  distribution's binaries (tools/system-deps.sh installs them). CHRONOBRIDGE_TEST_POSTGRES=
+  throwaway ignores the machine's server and always starts one (how the fallback is tested).
+  If nothing works the tests FAIL: they never skip.
 
 Each test gets its own database: SQLite copies a migrated template file, PostgreSQL clones a
 migrated template database (`CREATE DATABASE … TEMPLATE`, ~60 ms). Names carry the xdist worker
@@ -40,8 +43,10 @@ from chronobridge.store import Database, KeyRing, open_database
 from support.servers import free_port
 
 __all__ = [
+    "THROWAWAY",
     "PostgresServer",
     "blank_database_url",
+    "configured_server",
     "database",
     "database_url",
     "db_kind",
@@ -53,6 +58,8 @@ __all__ = [
 ]
 
 PG_ENV = "CHRONOBRIDGE_TEST_POSTGRES"
+THROWAWAY = "throwaway"
+"""PG_ENV's value that ignores any running server and starts a throwaway cluster."""
 DEFAULT_PG = ("127.0.0.1", 5432)
 _SESSION_TAG = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
 _COUNTER = itertools.count(1)
@@ -63,6 +70,8 @@ class PostgresServer:
     host: str
     port: int
     user: str = "postgres"
+    throwaway: bool = False
+    """Started by the tests themselves (and removed after the session)."""
 
     def url(self, dbname: str) -> str:
         """SQLAlchemy URL (async psycopg driver) of one database on this server."""
@@ -101,7 +110,7 @@ def unique_name(prefix: str) -> str:
 # --- finding or starting a server --------------------------------------------------------------
 
 
-def _configured_server() -> PostgresServer:
+def configured_server() -> PostgresServer:
     value = os.environ.get(PG_ENV)
     if not value:
         return PostgresServer(*DEFAULT_PG)
@@ -160,7 +169,7 @@ def throwaway_cluster() -> Iterator[PostgresServer]:
             ]
         )
         _run([*pg_ctl, "-w", "-t", "60", "-l", str(root / "log"), "-o", options, "start"])
-        yield PostgresServer("127.0.0.1", port)
+        yield PostgresServer("127.0.0.1", port, throwaway=True)
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
@@ -174,12 +183,14 @@ def _run(command: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    server = _configured_server()
-    if server.accepts_connections():
-        yield server
-        return
-    if os.environ.get(PG_ENV):
-        pytest.fail(f"{PG_ENV}={os.environ[PG_ENV]} does not accept connections.")
+    """The one PostgreSQL server of the session (see the module docstring)."""
+    if os.environ.get(PG_ENV) != THROWAWAY:
+        server = configured_server()
+        if server.accepts_connections():
+            yield server
+            return
+        if os.environ.get(PG_ENV):
+            pytest.fail(f"{PG_ENV}={os.environ[PG_ENV]} does not accept connections.")
     with throwaway_cluster() as started:
         yield started
 

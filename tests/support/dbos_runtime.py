@@ -5,7 +5,9 @@ Fixtures (import them into a conftest: `from support.dbos_runtime import dbos_ru
 - `worker_db_kind`: "sqlite" or "postgres" (parametrized; the PostgreSQL case is marked
   `postgres`). Narrow it with `@pytest.mark.parametrize("worker_db_kind", ["sqlite"])`.
 - `worker_database`: a `chronobridge.workers.Database` on a fresh database of that kind
-  (a SQLite file in tmp_path, or a PostgreSQL database dropped afterwards).
+  (a SQLite file in tmp_path, or a PostgreSQL database dropped afterwards, on the server the
+  `postgres` fixture of tests/support/databases.py yields: the machine's, or a throwaway
+  cluster when none runs; never a fixed address).
 - `worker_key` / `worker_cipher`: a fresh key, and a `KeyRing` over it (give the
   key to worker processes so they read what the test process wrote).
 - `dbos_runtime`: a started `WorkerRuntime` on `worker_database` (executor "test-main"), tuned
@@ -36,7 +38,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from dbos import DBOSClient
@@ -51,8 +52,8 @@ from chronobridge.workers import (
     WorkerRuntime,
 )
 from chronobridge.workers import _tables as tables
+from support.databases import PostgresServer
 
-PG_ENV = "CHRONOBRIDGE_TEST_POSTGRES"
 FAST_LIVENESS = Liveness(heartbeat_interval_sec=0.2, dead_after_sec=2.0, sweep_interval_sec=0.5)
 
 # Runs the worker CLI whether or not cli/__init__.py has wired the command in yet.
@@ -65,51 +66,31 @@ app(sys.argv[1:])
 """
 
 
-def _pg_address() -> tuple[str, int]:
-    host, _, port = os.environ.get(PG_ENV, "127.0.0.1:5432").rpartition(":")
-    return host or "127.0.0.1", int(port)
-
-
-def _admin(statement: sql.Composable) -> None:
-    host, port = _pg_address()
-    admin = f"host={host} port={port} user=postgres dbname=postgres"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(statement)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at {host}:{port} failed ({error}); set {PG_ENV}.")
-
-
-def _pg_database(name: str) -> Database:
-    host, port = _pg_address()
-    return Database.parse(f"postgresql+psycopg://postgres@{host}:{port}/{name}")
-
-
 def _unique_name(prefix: str) -> str:
     return f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
 
 
 @contextlib.contextmanager
-def postgres_database(template: str | None = None) -> Iterator[Database]:
-    """A fresh database on the test server (a copy of `template`), dropped afterwards."""
+def postgres_database(server: PostgresServer, template: str | None = None) -> Iterator[Database]:
+    """A fresh database on `server` (a copy of `template`), dropped afterwards."""
     name = _unique_name("cbw")
-    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:
-        create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
-    _admin(create)
+    server.create_database(name, template=template)
     # Test data need not survive a power cut: skip waiting for the WAL flush on commit.
-    _admin(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
+    server.execute(
+        sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name))
+    )
     try:
-        yield _pg_database(name)
+        yield Database.parse(server.url(name))
     finally:
-        _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        server.drop_database(name)
 
 
 @pytest.fixture(scope="session")
-def worker_pg_template() -> Iterator[str]:
+def worker_pg_template(postgres: PostgresServer) -> Iterator[str]:
     """A database with DBOS's tables, the worker tables and the queues, cloned per test
-    (CREATE DATABASE … TEMPLATE takes ~0.1 s; migrating DBOS takes ~1 s)."""
-    with postgres_database() as database:
+    (CREATE DATABASE … TEMPLATE takes ~0.1 s; migrating DBOS takes ~1 s). It lives on the
+    session's `postgres` server: the machine's, or the throwaway cluster started without one."""
+    with postgres_database(postgres) as database:
         with sync_engine(database):
             pass
         jobs = Jobs(database, KeyRing([KeyRing.new_key()]))
@@ -132,8 +113,9 @@ def worker_database(
     if worker_db_kind == "sqlite":
         yield Database.parse(f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}")
         return
+    server: PostgresServer = request.getfixturevalue("postgres")
     template = request.getfixturevalue("worker_pg_template")
-    with postgres_database(template) as database:
+    with postgres_database(server, template) as database:
         yield database
 
 
