@@ -107,11 +107,21 @@ def _done(result: Deauthorization) -> str:
     names = f" and {len(staff)} staff connection(s): {', '.join(c.username for c in staff)}"
     lines = [f"Deauthorized {first.username}{names if staff else ''}."]
     lines.append(f"Revoked {result.revoked} token(s) at DrChrono.")
+    later = "a worker retries (chronobridge serve or chronobridge worker must be running)"
     if result.revoke_failed:
         lines.append(
-            f"DrChrono did not confirm {result.revoke_failed} revocation(s); the tokens are "
-            "deleted here and the audit log records it."
+            f"DrChrono has not confirmed the revocation of {result.revoke_failed} token(s); "
+            f"they are deleted here, {later if result.retrying else 'and the audit log says so'}."
         )
     if result.iframe_removed:
-        lines.append("The provider group's iframe registration was removed.")
+        lines.append("DrChrono removed the provider group's iframe registration.")
+    elif result.iframe_retrying:
+        lines.append(f"DrChrono did not confirm the removal of the provider group's iframe "
+                     f"registration; {later}.")  # fmt: skip
+    elif result.iframe_left:
+        lines.append(
+            "The provider group's iframe registration is still at DrChrono: no provider "
+            "connection can remove it. Remove the application's iframe in DrChrono, or connect "
+            "the provider again and run chronobridge connections deauthorize for them."
+        )
     return "\n".join(lines)

@@ -17,6 +17,7 @@ use it to stay in step with an emulator whose clock they moved. Never set it in 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -60,9 +61,11 @@ from chronobridge.store import (
     open_database,
     reencrypt_all,
 )
+from chronobridge.wiring._cleanup_jobs import JobsCleanupQueue
 
 __all__ = ["CLOCK_OFFSET_ENV", "DEFAULT_APP", "Hub", "clock_offset", "load_settings"]
 
+_log = logging.getLogger("chronobridge.wiring")
 CLOCK_OFFSET_ENV = "CHRONOBRIDGE_CLOCK_OFFSET"
 DEFAULT_APP = "default"
 # What the operator may change with `apps add` that the environment does not describe.
@@ -199,7 +202,20 @@ class Hub:
     async def deauthorize(
         self, connection: Connection, *, actor: str, reason: str | None = None
     ) -> Deauthorization:
-        return await deauthorize(self.services, connection.id, actor=actor, reason=reason)
+        """DrChrono's semantics; what DrChrono does not confirm at once is left to a worker
+        job that retries it (held in the deauthorization's own transaction)."""
+        queue = JobsCleanupQueue(self.settings, self.db.keys)
+        try:
+            try:
+                await queue.prepare()
+            except Exception as exc:  # the deauthorization itself must never wait for the jobs
+                _log.warning("No retry job for this deauthorization (%s)", type(exc).__name__)
+                return await deauthorize(self.services, connection.id, actor=actor, reason=reason)
+            return await deauthorize(
+                self.services, connection.id, actor=actor, reason=reason, queue=queue
+            )
+        finally:
+            queue.close()
 
     # --- budget and keys ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chronobridge import ingress, writeback
 from chronobridge.client import DrChronoClient
-from chronobridge.connections import Clock, HubMetrics, offset_clock
+from chronobridge.connections import Clock, HubMetrics, Services, offset_clock
 from chronobridge.domain.budget import Priority
 from chronobridge.domain.events import ChangeSource
 from chronobridge.domain.mappings import CompiledMapping, default_mapping
@@ -25,6 +25,11 @@ from chronobridge.settings import Settings
 from chronobridge.store import Database, KeyRing
 from chronobridge.sync import IngestHook, engine_from_settings, ingest, install_engine
 from chronobridge.sync import workflows as sync_jobs
+from chronobridge.wiring._cleanup_jobs import (
+    CLEANUP_QUEUE,
+    CLEANUP_WORKFLOW_MODULE,
+    install_cleanup,
+)
 from chronobridge.wiring._hub import Hub, clock_offset
 from chronobridge.workers import (
     DEFAULT_QUEUES,
@@ -49,11 +54,12 @@ __all__ = [
 ]
 
 WRITEBACK_QUEUE = QueueSpec(name=writeback.QUEUE, worker_concurrency=4)
-QUEUES: tuple[QueueSpec, ...] = (*DEFAULT_QUEUES, WRITEBACK_QUEUE)
+QUEUES: tuple[QueueSpec, ...] = (*DEFAULT_QUEUES, WRITEBACK_QUEUE, CLEANUP_QUEUE)
 WORKFLOW_MODULES: tuple[str, ...] = (
     sync_jobs.WORKFLOW_MODULE,
     *ingress.WORKFLOW_MODULES,
     *writeback.WORKFLOW_MODULES,
+    CLEANUP_WORKFLOW_MODULE,  # deauthorizations DrChrono did not confirm at once
 )
 
 
@@ -109,6 +115,7 @@ def install_job_contexts(
     mapping = mapping or default_mapping()
     install_engine(engine_from_settings(settings, clock=clock, mapping=mapping, hooks=ingest_hooks))
     writeback.install(_writeback_provider(settings))
+    install_cleanup(_services_provider(settings))
     processing = ingress.processing_from_settings(
         settings, clock=clock, mapping=mapping, hooks=ingest_hooks, metrics=metrics
     )
@@ -124,6 +131,15 @@ def _writeback_provider(
     async def provider() -> writeback.WritebackServices:
         hub = await stack.enter_async_context(Hub.open(settings))
         return writeback_services(hub)
+
+    return provider
+
+
+def _services_provider(settings: Settings) -> Callable[[], Awaitable[Services]]:
+    stack = contextlib.AsyncExitStack()
+
+    async def provider() -> Services:
+        return (await stack.enter_async_context(Hub.open(settings))).services
 
     return provider
 

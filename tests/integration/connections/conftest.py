@@ -8,6 +8,13 @@ import pytest
 from connections_rig import Rig, make_rig
 
 from chronobridge.store import Database
+from support.dbos_runtime import (  # noqa: F401  (fixtures are found by name)
+    worker_cipher,
+    worker_database,
+    worker_db_kind,
+    worker_key,
+    worker_pg_template,
+)
 
 
 @pytest.fixture
