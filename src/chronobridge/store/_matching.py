@@ -72,12 +72,15 @@ class MatchIndex:
         tx: AsyncConnection | None = None,
     ) -> list[IndexedPatient]:
         """Live patients sharing at least one lookup key, with all of their keys."""
-        wanted = [k for k in set(keys) if k.lookup]
+        by_rule: dict[str, set[str]] = defaultdict(set)
+        for k in keys:
+            if k.lookup:
+                by_rule[k.rule].add(k.key.hex())
         excluded = set(exclude_rows)
         async with self._db.read(tx) as conn:
             row_ids: set[int] = set()
-            for start in range(0, len(wanted), _CHUNK):
-                row_ids |= await _rows_with(conn, app_id, wanted[start : start + _CHUNK])
+            for rule, digests in sorted(by_rule.items()):
+                row_ids |= await _rows_with(conn, app_id, rule, sorted(digests))
             return await _patients(conn, sorted(row_ids - excluded))
 
     async def row_ids(
@@ -112,22 +115,17 @@ class MatchIndex:
             return await _keys(conn, row_ids)
 
 
-async def _rows_with(conn: AsyncConnection, app_id: int, keys: list[MatchKey]) -> set[int]:
-    by_rule: dict[str, list[str]] = defaultdict(list)
-    for k in keys:
-        by_rule[k.rule].append(k.key.hex())
-    if not by_rule:
-        return set()
-    match = sa.or_(
-        *(
-            sa.and_(match_keys.c.rule == rule, match_keys.c.key.in_(digests))
-            for rule, digests in by_rule.items()
+async def _rows_with(conn: AsyncConnection, app_id: int, rule: str, digests: list[str]) -> set[int]:
+    """One rule at a time: `rule = ? AND key IN (...)` is a range probe of the (app, rule, key)
+    index per key, where an OR over rules makes SQLite scan every key of the app."""
+    found: set[int] = set()
+    c = match_keys.c
+    for start in range(0, len(digests), _CHUNK):
+        query = sa.select(c.model_row_id).where(
+            c.app_id == app_id, c.rule == rule, c.key.in_(digests[start : start + _CHUNK])
         )
-    )
-    query = (
-        sa.select(match_keys.c.model_row_id).where(match_keys.c.app_id == app_id, match).distinct()
-    )
-    return {int(row_id) for row_id in (await conn.execute(query)).scalars()}
+        found.update(int(row_id) for row_id in (await conn.execute(query)).scalars())
+    return found
 
 
 async def _patients(conn: AsyncConnection, row_ids: list[int]) -> list[IndexedPatient]:

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chronobridge.domain.matching import (
     Candidate,
     Hasher,
+    MatchDecision,
     MatchKey,
-    MatchKind,
-    decide,
     identity_from_row,
     match_keys,
+    match_page,
 )
 from chronobridge.store import (
     BlindIndex,
@@ -80,13 +80,21 @@ class MatchIndexHook:
         stored: Mapping[str, int],
         keys: Mapping[int, tuple[MatchKey, ...]],
     ) -> None:
+        """Match the page against the stored patients and itself; `match_page` compares each
+        row only with the candidates sharing one of its keys (linear in the page, not square).
+        The page's own rows come from memory: their stored keys are exactly `keys`."""
         wanted = [k for row_keys in keys.values() for k in row_keys]
-        found = await self._index.lookup(app_id, wanted, tx=tx)
-        candidates = [(p.row_id, p.candidate()) for p in found]
+        found = await self._index.lookup(app_id, wanted, exclude_rows=list(keys), tx=tx)
+        page = [
+            (row_id, Candidate(external_id, frozenset(keys[row_id])))
+            for external_id, row_id in stored.items()
+        ]
+        candidates = [*((p.row_id, p.candidate()) for p in found), *page]
+        matches = match_page(keys, candidates)
         for external_id, row_id in stored.items():
-            row_keys = keys.get(row_id, ())
-            if row_keys:
-                await self._review(tx, app_id, external_id, row_id, row_keys, candidates)
+            decision = matches.decisions.get(row_id)
+            if decision is not None:
+                await self._review(tx, app_id, external_id, row_id, decision)
 
     async def _review(
         self,
@@ -94,13 +102,8 @@ class MatchIndexHook:
         app_id: int,
         external_id: str,
         row_id: int,
-        row_keys: tuple[MatchKey, ...],
-        candidates: list[tuple[int, Candidate]],
+        decision: MatchDecision,
     ) -> None:
-        others = [c for other_id, c in candidates if other_id != row_id]
-        decision = decide(row_keys, others)
-        if decision.kind is MatchKind.NONE:
-            return
         group = (external_id, *decision.patient_ids)
         review = NewReview(
             app_id=app_id,
