@@ -58,8 +58,9 @@ class RunContext:
         return self.options.cursor
 
     def batched(self, mode: RunMode) -> bool:
-        complete = mode in (RunMode.BACKFILL, RunMode.RECONCILE)
-        return self.plan.batch and self.options.use_batch and complete
+        """Complete passes (backfill, scan, reconcile) read the batch endpoint where there is
+        one: its pages are 4x (clinical note field values: 80x) those of the list."""
+        return self.plan.batch and self.options.use_batch and mode.detects_deletions
 
     def ingest_options(self, source: ChangeSource) -> IngestOptions:
         return IngestOptions(

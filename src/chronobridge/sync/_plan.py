@@ -2,12 +2,16 @@
 
 - **since**: lists with an incremental filter (`since`, `updated_since` for messages). The
   first run (backfill) reads everything: through the async batch endpoint when the resource has
-  one (pages of up to 1,000 records), otherwise list pages at the largest page size; later runs
-  read `since=<bookmark day>`. A list that demands a date filter (appointments) gets
-  `since=2000-01-01` for its backfill ("updated on or after", so: everything).
+  one, otherwise list pages; later runs read `since=<bookmark day>`. A list that demands a date
+  filter (appointments) gets `since=2000-01-01` for its backfill ("updated on or after", so:
+  everything).
 - **scan**: lists without one (allergies, medications, problems, doctors, offices, ...): a full
   read with a digest comparison, at a low adaptive frequency; its last page proves which stored
-  ids are gone (deletions).
+  ids are gone (deletions). A scan of a list with a batch endpoint (eligibility checks) reads
+  the batch too.
+
+Every read uses the largest page the catalog allows for the operation it calls: the list's
+`page_size_max` (250), the batch submit's (1,000; 20,000 for clinical note field values).
 
 Resources whose deletions send no webhook are also **reconciled**: a full id pass at low
 frequency finds the ids DrChrono no longer has. Lists with a `show_archived` switch are read
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
-from chronobridge.catalog import CATALOG, Kind, Resource
+from chronobridge.catalog import CATALOG, Kind, Operation, Resource
 
 __all__ = [
     "BACKFILL_SINCE",
@@ -54,8 +58,12 @@ class ResourcePlan:
     strategy: Strategy
     since_param: str | None
     page_size: int
+    """The largest page of the list."""
     batch: bool
-    """An async batch (`*_list`) endpoint exists: backfills use it."""
+    """An async batch (`*_list`) endpoint exists: complete passes (backfill, scan,
+    reconcile) use it."""
+    batch_page_size: int | None = None
+    """The largest page of the batch endpoint (None without one)."""
     filters: Mapping[str, object] = field(default_factory=dict)
     """Sent on every list call (e.g. `show_archived=true`)."""
     backfill_filters: Mapping[str, object] = field(default_factory=dict)
@@ -96,14 +104,31 @@ def _plan(resource: Resource) -> ResourcePlan | None:
         return None
     params = {p.name for p in op.query_params}
     deletes = any(e.change == "deleted" for e in resource.events)
+    filters: dict[str, object] = {"show_archived": "true"} if "show_archived" in params else {}
+    backfill = {since: BACKFILL_SINCE} if since and since in required else {}
+    submit = _batch_submit(resource, {*filters, *backfill})
     return ResourcePlan(
         resource=resource.name,
         strategy=Strategy.SINCE if since else Strategy.SCAN,
         since_param=since,
-        page_size=op.page_size_max or op.page_size_default or 250,
-        batch=resource.batch is not None and since is not None,
-        filters={"show_archived": "true"} if "show_archived" in params else {},
-        backfill_filters={since: BACKFILL_SINCE} if since and since in required else {},
+        page_size=_largest_page(op),
+        batch=submit is not None,
+        batch_page_size=None if submit is None else _largest_page(submit),
+        filters=filters,
+        backfill_filters=backfill,
         reconcile=since is not None and not deletes,
         patient_filter=since is None and "patient" in params,
     )
+
+
+def _batch_submit(resource: Resource, sent: set[str]) -> Operation | None:
+    """The batch endpoint's submit operation, if it exists and takes the filters we send."""
+    batch = CATALOG.resources.get(resource.batch) if resource.batch else None
+    submit = batch.op(Kind.BATCH_SUBMIT) if batch is not None else None
+    if submit is None or batch is None or batch.op(Kind.BATCH_FETCH) is None:
+        return None
+    return submit if sent <= {p.name for p in submit.query_params} else None
+
+
+def _largest_page(op: Operation) -> int:
+    return op.page_size_max or op.page_size_default or 250

@@ -1,11 +1,12 @@
 """Pages from DrChrono, each with the resume reference to store once it is processed.
 
 `list_pages` walks next links (`Page.next` is a relative URL: a run resumes there after a
-crash). `batch_pages` runs the async batch flow (`/api/<x>_list`, pages of up to 1,000): the
-resume reference of a batch page is `{"uuid", "page", "pages", "at"}` as JSON, and an
-interrupted backfill continues with `GET ?uuid=&page=` while the uuid lives (DrChrono keeps
-batches for one hour); an expired or refused uuid starts the batch again (records already
-stored are recognized by their digest, so nothing is duplicated).
+crash). `batch_pages` runs the async batch flow (`/api/<x>_list`) at the largest page its
+submit operation allows in the catalog (1,000 records; 20,000 for clinical note field values),
+unless told otherwise. The resume reference of a batch page is `{"uuid", "page", "pages", "at",
+"size"}` as JSON, and an interrupted backfill continues with `GET ?uuid=&page=` while the uuid
+lives (DrChrono keeps batches for one hour); an expired or refused uuid starts the batch again
+(records already stored are recognized by their digest, so nothing is duplicated).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 from chronobridge.catalog import CATALOG, Kind
 from chronobridge.client import DrChronoClient
 from chronobridge.errors import NotFound, ValidationFailed
+from chronobridge.sync._plan import plan_for
 
-__all__ = ["BATCH_LIFETIME", "BATCH_PAGE_SIZE", "Fetched", "batch_pages", "list_pages"]
+__all__ = ["BATCH_LIFETIME", "Fetched", "batch_page_size", "batch_pages", "list_pages"]
 
-BATCH_PAGE_SIZE = 1000
 BATCH_LIFETIME = timedelta(minutes=55)
 """A uuid is used for resuming only this long after it was made (DrChrono: one hour)."""
 
@@ -56,8 +57,10 @@ async def batch_pages(
     *,
     resume: str | None,
     filters: Mapping[str, object],
-    page_size: int = BATCH_PAGE_SIZE,
+    page_size: int | None = None,
 ) -> AsyncIterator[Fetched]:
+    """`page_size` None: the largest the batch endpoint allows (fewest calls)."""
+    size = page_size or batch_page_size(resource)
     state = _state(resume)
     if state is not None and client.clock() - _at(state) < BATCH_LIFETIME:
         try:
@@ -66,8 +69,16 @@ async def batch_pages(
             return
         except (NotFound, ValidationFailed):
             pass  # the uuid expired or the page was refused: start the batch again
-    async for fetched in _fresh(client, resource, filters=filters, page_size=page_size):
+    async for fetched in _fresh(client, resource, filters=filters, page_size=size):
         yield fetched
+
+
+def batch_page_size(resource: str) -> int:
+    """The largest page of the resource's batch endpoint, from the catalog."""
+    size = plan_for(resource).batch_page_size
+    if size is None:
+        raise KeyError(resource)
+    return size
 
 
 async def _fresh(
@@ -87,7 +98,8 @@ async def _continue(
     client: DrChronoClient, resource: str, state: dict[str, Any]
 ) -> AsyncIterator[Fetched]:
     fetch = _fetch_operation(resource)
-    number, size = int(state["page"]), int(state.get("size") or BATCH_PAGE_SIZE)
+    number = int(state["page"])
+    size = int(state.get("size") or batch_page_size(resource))
     while True:
         body = await client.call(fetch, params={"uuid": state["uuid"], "page": number})
         results, pages = _completed(body, number)
