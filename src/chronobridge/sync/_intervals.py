@@ -23,10 +23,18 @@ class IntervalPolicy:
     scan_minimum: int = 900
     scan_maximum: int = 6 * 3600
     reconcile_every: int = 24 * 3600
+    """A full id pass of each `since` resource whose deletions send no webhook, this often."""
+    reconcile_covered_every: int = 7 * 24 * 3600
+    """...and of those with delete webhooks: DrChrono gives up on a webhook after 3 retries, so
+    a lost DELETE is found within this time (0: never)."""
     retry_after_failure: int = 300
     refused: int = 24 * 3600
     """A resource DrChrono refuses (no scope or permission) is asked again this much later."""
     low_budget_share: float = 0.5
+
+    def reconcile_seconds(self, *, delete_webhook: bool) -> int:
+        """Between two reconciliations of a `since` resource (0: never)."""
+        return self.reconcile_covered_every if delete_webhook else self.reconcile_every
 
     def bounds(self, *, scan: bool) -> tuple[int, int]:
         return (self.scan_minimum, self.scan_maximum) if scan else (self.minimum, self.maximum)

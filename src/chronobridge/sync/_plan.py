@@ -13,13 +13,15 @@
 Every read uses the largest page the catalog allows for the operation it calls: the list's
 `page_size_max` (250), the batch submit's (1,000; 20,000 for clinical note field values).
 
-Resources whose deletions send no webhook are also **reconciled**: a full id pass at low
-frequency finds the ids DrChrono no longer has. Lists with a `show_archived` switch are read
-with it, and records flagged `deleted_flag` are recorded as deleted.
+Every `since` resource is also **reconciled**: a full id pass at low frequency finds the ids
+DrChrono no longer has, daily where deletions send no webhook, weekly where they do (a DELETE
+webhook lost after DrChrono's 3 retries is found all the same). Lists with a `show_archived`
+switch are read with it, and records flagged `deleted_flag` are recorded as deleted.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +35,7 @@ __all__ = [
     "MODELS",
     "ResourcePlan",
     "Strategy",
+    "pass_calls",
     "plan_for",
     "syncable",
 ]
@@ -68,7 +71,10 @@ class ResourcePlan:
     """Sent on every list call (e.g. `show_archived=true`)."""
     backfill_filters: Mapping[str, object] = field(default_factory=dict)
     reconcile: bool = False
-    """Deletions send no webhook: a periodic full id pass finds them."""
+    """A periodic full id pass finds deletions (every `since` resource: its incremental polls
+    cannot see them; a scan is a complete pass already)."""
+    delete_webhook: bool = False
+    """DrChrono sends a delete webhook: reconciliation is only the safety net (less often)."""
     patient_filter: bool = False
     """The list takes `patient=`: a changed patient's records can be refreshed alone."""
 
@@ -79,6 +85,14 @@ def plan_for(name: str) -> ResourcePlan:
     if name not in plans:
         raise KeyError(name)
     return plans[name]
+
+
+def pass_calls(plan: ResourcePlan, records: int, *, batch: bool = True) -> int:
+    """The calls one complete pass over `records` records costs: the batch's submit plus its
+    pages (the status poll that finds it done returns page 1), else list pages."""
+    if batch and plan.batch_page_size:
+        return 1 + max(1, math.ceil(records / plan.batch_page_size))
+    return max(1, math.ceil(records / plan.page_size))
 
 
 def syncable() -> tuple[str, ...]:
@@ -116,7 +130,8 @@ def _plan(resource: Resource) -> ResourcePlan | None:
         batch_page_size=None if submit is None else _largest_page(submit),
         filters=filters,
         backfill_filters=backfill,
-        reconcile=since is not None and not deletes,
+        reconcile=since is not None,
+        delete_webhook=deletes,
         patient_filter=since is None and "patient" in params,
     )
 

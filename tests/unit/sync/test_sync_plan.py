@@ -61,12 +61,15 @@ def test_appointments_backfill_with_an_old_since_and_read_archived_ones() -> Non
     plan = plan_for("appointments")
     assert plan.backfill_filters == {"since": "2000-01-01"}
     assert plan.filters == {"show_archived": "true"}
-    assert not plan.reconcile  # APPOINTMENT_DELETE is a webhook
+    assert plan.delete_webhook  # APPOINTMENT_DELETE
 
 
-def test_resources_without_delete_webhooks_are_reconciled() -> None:
+def test_every_since_resource_is_reconciled_webhook_covered_ones_included() -> None:
     assert plan_for("patients").reconcile  # no PATIENT_DELETE event exists
-    assert not plan_for("tasks").reconcile  # TASK_DELETE
+    assert not plan_for("patients").delete_webhook
+    assert plan_for("tasks").reconcile  # TASK_DELETE may be lost after 3 retries
+    assert plan_for("tasks").delete_webhook
+    assert not plan_for("allergies").reconcile  # a scan is a complete pass already
 
 
 def test_doctors_come_first_then_the_practice_model() -> None:
