@@ -17,8 +17,10 @@ from chronobridge.cli._errors_out import fail, run
 from chronobridge.cli._sync_common import MappingOpt, sync_session
 from chronobridge.cli._sync_progress import SyncBars
 from chronobridge.sync import (
+    EngineOptions,
     Progress,
     ProgressCallback,
+    ResourcePlan,
     RunStatus,
     SyncEngine,
     SyncReport,
@@ -125,18 +127,30 @@ def _note(report: SyncReport) -> str | None:
 
 
 def _resource_table() -> str:
+    """What the engine does, exactly: with the options `chronobridge sync` runs it with."""
+    options = EngineOptions()
     rows = []
     for name in syncable():
         plan = plan_for(name)
         how = f"since ({plan.since_param})" if plan.since_param else "full scan"
-        extra = ", ".join(
-            part
-            for part, on in (
-                ("batch backfill", plan.batch),
-                ("reconciled", plan.reconcile),
-                ("per-patient refresh", plan.patient_filter),
-            )
-            if on
-        )
-        rows.append((name, how, extra or None))
-    return table(("RESOURCE", "INCREMENTAL", "ALSO"), rows)
+        rows.append((name, how, f"{plan.page_size:,}", ", ".join(_extras(plan, options)) or None))
+    return table(("RESOURCE", "INCREMENTAL", "PAGE", "ALSO"), rows)
+
+
+def _extras(plan: ResourcePlan, options: EngineOptions) -> list[str]:
+    parts = []
+    if plan.batch_page_size and options.use_batch:
+        parts.append(f"batch pages of {plan.batch_page_size:,}")
+    if plan.reconcile:
+        parts.append(_reconciled(plan, options))
+    if plan.patient_filter and plan.resource in options.refresh_resources:
+        parts.append("per-patient refresh")
+    return parts
+
+
+def _reconciled(plan: ResourcePlan, options: EngineOptions) -> str:
+    seconds = options.intervals.reconcile_seconds(delete_webhook=plan.delete_webhook)
+    every = {24 * 3600: "daily", 7 * 24 * 3600: "weekly"}.get(
+        seconds, f"every {seconds / 3600:g} h"
+    )
+    return f"reconciled {every}" if seconds else "not reconciled"
