@@ -3,11 +3,18 @@
 Runs the sync engine in this process (the same runs the workers do), resource by resource in
 sync order, with progress bars, and ends with a summary table. A spent budget pauses a resource
 until the hour turns (the summary says when); exit code 1 when a resource failed or was stopped.
+
+A resource another process is syncing right now (a worker's planner, `serve`'s embedded worker,
+as in `chronobridge demo`) is waited for, then run: the run continues from where the other
+left off (an incremental after its backfill), so the summary never shows `busy` for a sync
+that merely overlapped. `--busy-wait 0` reports `busy` at once instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Annotated
 
 import typer
@@ -38,6 +45,11 @@ ResourcesArg = Annotated[
 ]
 
 
+BUSY_WAIT = 900.0
+"""Seconds `sync` waits, per resource, for another process's run of it to end."""
+BUSY_POLL = 0.5
+
+
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
 
@@ -57,6 +69,12 @@ def sync(
         bool, typer.Option("--list", help="List the resources and how each is synced.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    busy_wait: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Seconds to wait for a resource another process is syncing (0: none)."
+        ),
+    ] = BUSY_WAIT,
     output: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Sync DrChrono into the store now: backfill, then incremental (or --full, --reconcile)."""
@@ -73,7 +91,9 @@ def sync(
     async def work() -> list[SyncReport]:
         async with sync_session(app, mapping) as session:
             with SyncBars(enabled=progress and output is OutputFormat.TABLE) as bars:
-                return await run_resources(session.engine, session.app.id, resources, mode, bars)
+                return await run_resources(
+                    session.engine, session.app.id, resources, mode, bars, busy_wait=busy_wait
+                )
 
     reports = run(work)
     print_reports(reports, output)
@@ -82,15 +102,34 @@ def sync(
 
 
 async def run_resources(
-    engine: SyncEngine, app_id: int, resources: list[str] | None, mode: str, bars: SyncBars
+    engine: SyncEngine,
+    app_id: int,
+    resources: list[str] | None,
+    mode: str,
+    bars: SyncBars,
+    *,
+    busy_wait: float = BUSY_WAIT,
 ) -> list[SyncReport]:
     wanted = set(resources or engine.resources)
     reports = []
     for name in [n for n in syncable() if n in wanted]:
-        report = await engine.run(app_id, name, mode=mode, progress=_updater(bars))
+        report = await _run_when_free(engine, app_id, name, mode, bars, busy_wait=busy_wait)
         bars.done(name)
         reports.append(report)
     return reports
+
+
+async def _run_when_free(
+    engine: SyncEngine, app_id: int, name: str, mode: str, bars: SyncBars, *, busy_wait: float
+) -> SyncReport:
+    """One run; while another process holds the resource's lock, try again every
+    BUSY_POLL seconds until `busy_wait` has passed (the lock says nothing about when it ends)."""
+    deadline = time.monotonic() + busy_wait
+    while True:
+        report = await engine.run(app_id, name, mode=mode, progress=_updater(bars))
+        if report.status is not RunStatus.BUSY or time.monotonic() >= deadline:
+            return report
+        await asyncio.sleep(BUSY_POLL)
 
 
 def _updater(bars: SyncBars) -> ProgressCallback:
