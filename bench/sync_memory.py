@@ -3,8 +3,10 @@
     python -m bench sync_memory
 
 Each sync runs in a fresh process against the emulator (in its own process, over a real
-socket): a patients backfill through the batch endpoint into a fresh SQLite store. The child
-reports its peak RSS and tracemalloc's peak of Python allocations during the sync.
+socket): a patients backfill through the batch endpoint into a fresh SQLite store, by the
+engine as the hub builds it (default mapping, the production ingest hooks of
+`wiring.ingest_hooks`: the patient match index and duplicate reviews). The child reports its
+peak RSS and tracemalloc's peak of Python allocations during the sync.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from pathlib import Path
 from chronobridge.domain.mappings import default_mapping
 from chronobridge.store import Apps, AppSpec, KeyRing, open_database
 from chronobridge.sync import StaticClients, SyncEngine
+from chronobridge.wiring import ingest_hooks
 
 async def main(url, token, folder):
     db = await open_database(f"sqlite+aiosqlite:///{folder}/hub.sqlite", keys=KeyRing.generate())
     spec = AppSpec(name="b", client_id="b", client_secret="x", redirect_uris=("http://x/",))
     app = (await Apps(db).ensure(spec)).id
-    engine = SyncEngine(db, StaticClients(access_token=token, base_url=url), default_mapping())
+    clients = StaticClients(access_token=token, base_url=url)
+    engine = SyncEngine(db, clients, default_mapping(), hooks=ingest_hooks(db))
     await engine.run(app, "doctors")
     tracemalloc.start()
     report = await engine.run(app, "patients")

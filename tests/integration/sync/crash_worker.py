@@ -1,8 +1,9 @@
 """A `chronobridge worker`-like process for the sync crash test (run as a script).
 
-It installs the sync engine the way the composition root will (the store-backed connection
-clients; list pages of 100, the batch endpoint off, as DP-1 asks) and runs the worker runtime
-with the sync workflows until it is killed. Environment: CB_DATABASE_URL (async URL), CB_KEY
+It installs the sync engine the way the composition root does (the store-backed connection
+clients, the production ingest hooks of `wiring.ingest_hooks`: the patient match index; list
+pages of 100, the batch endpoint off, as DP-1 asks) and runs the worker runtime with the sync
+workflows until it is killed. Environment: CB_DATABASE_URL (async URL), CB_KEY
 (the store's key, also the DBOS cipher), CB_EXECUTOR, CB_PAGE_SIZE.
 """
 
@@ -18,6 +19,7 @@ from chronobridge.store import KeyRing, open_database
 from chronobridge.sync import ConnectionClients, EngineOptions, SyncEngine
 from chronobridge.sync._context_jobs import install
 from chronobridge.sync.workflows import WORKFLOW_MODULE
+from chronobridge.wiring import ingest_hooks
 from chronobridge.workers import Database, Liveness, WorkerConfig, WorkerRuntime
 
 
@@ -28,7 +30,11 @@ def main() -> None:
     async def build() -> SyncEngine:
         db = await open_database(url, keys=keys, migrate=False)
         return SyncEngine(
-            db, ConnectionClients(services=Services(db=db)), default_mapping(), options=options
+            db,
+            ConnectionClients(services=Services(db=db)),
+            default_mapping(),
+            options=options,
+            hooks=ingest_hooks(db),
         )
 
     install(build)
