@@ -28,6 +28,7 @@ from chronobridge.connections import (
     probe_authorization,
     start_authorization,
 )
+from chronobridge.domain.mappings import default_mapping
 from chronobridge.emulator import EmulatorConfig
 from chronobridge.emulator import create_app as create_emulator
 from chronobridge.emulator._config import (
@@ -35,9 +36,11 @@ from chronobridge.emulator._config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
 )
-from chronobridge.ingress import processing_from_settings
+from chronobridge.ingress import ReconcileResult, processing_from_settings, reconcile
 from chronobridge.settings import Settings
-from chronobridge.store import Apps, AppSpec, KeyRing, open_database
+from chronobridge.store import Apps, AppSpec, KeyRing, Records, open_database
+from chronobridge.sync import ConnectionClients, SyncEngine, plan_for
+from chronobridge.sync._prepare import canonical_json, digest_of
 from chronobridge.web import ServeOptions, create_app
 from chronobridge.workers import Database as JobsDatabase
 from chronobridge.workers import Liveness, WorkerConfig
@@ -55,6 +58,8 @@ class Stack:
     keyring: KeyRing
     app_id: int
     http: httpx2.Client
+    emulator_state: Any = None
+    """The emulator's in-process state (`EmulatorState`): tests change records through it."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def emulator(self, method: str, path: str, body: Any = None) -> Any:
@@ -64,15 +69,18 @@ class Stack:
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """DrChrono's REST API as staff1 (not doctor1: a new token would end the hub's)."""
+        headers = {"Authorization": f"Bearer {self.staff_token()}"}
+        answer = self.http.request(method, self.emulator_url + path, json=body, headers=headers)
+        assert answer.status_code < 300, answer.text
+        return answer.json() if answer.content else None
+
+    def staff_token(self) -> str:
         if "token" not in self.extra:
             answer = self.emulator(
                 "POST", "/_emulator/oauth/token", {"client_id": DEFAULT_CLIENT_ID, "user": "staff1"}
             )
             self.extra["token"] = answer["access_token"]
-        headers = {"Authorization": f"Bearer {self.extra['token']}"}
-        answer = self.http.request(method, self.emulator_url + path, json=body, headers=headers)
-        assert answer.status_code < 300, answer.text
-        return answer.json() if answer.content else None
+        return str(self.extra["token"])
 
     def finished(self) -> int:
         return self.count("webhook_deliveries", "status IN ('done', 'duplicate', 'failed')")
@@ -96,6 +104,33 @@ class Stack:
         finally:
             engine.dispose()
 
+    def listed(self, resource: str, token: str | None = None) -> dict[str, tuple[str, Any]]:
+        """Every live record of `resource` as the emulator lists it to staff1 (or the holder
+        of `token`): id -> (digest, updated_at)."""
+        token = token or self.staff_token()
+        plan = plan_for(resource)
+        params: dict[str, Any] = {**plan.filters, **plan.backfill_filters, "page_size": 250}
+        url: str | None = f"{self.emulator_url}/api/{resource}"
+        found: dict[str, tuple[str, Any]] = {}
+        while url:
+            page = self.http.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
+            assert page.status_code == 200, page.text
+            body = page.json()
+            live = [r for r in body["results"] if r.get("deleted_flag") is not True]
+            found.update(
+                {str(r["id"]): (digest_of(canonical_json(r)), r.get("updated_at")) for r in live}
+            )
+            url, params = body.get("next"), {}
+        return found
+
+    def stored(self, resource: str) -> dict[str, str]:
+        """Every live stored record of `resource`: id -> digest."""
+        return asyncio.run(stored_digests(self.database_url, self.keyring, self.app_id, resource))
+
+    def reconcile(self, resources: list[str] | None = None) -> list[ReconcileResult]:
+        """One `chronobridge webhooks reconcile` pass, in this thread."""
+        return asyncio.run(reconcile_now(self.database_url, self.keyring, self.app_id, resources))
+
     def wait(self, condition: Callable[[], Any], *, within: float = 30.0) -> Any:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -104,6 +139,25 @@ class Stack:
                 return value
             time.sleep(0.05)
         raise AssertionError("condition not met in time")
+
+
+async def reconcile_now(
+    url: str, keyring: KeyRing, app_id: int, resources: list[str] | None = None
+) -> list[ReconcileResult]:
+    db = await open_database(url, keys=keyring)
+    try:
+        engine = SyncEngine(db, ConnectionClients(services=Services(db=db)), default_mapping())
+        return await reconcile(engine, app_id, resources)
+    finally:
+        await db.close()
+
+
+async def stored_digests(url: str, keyring: KeyRing, app_id: int, resource: str) -> dict[str, str]:
+    db = await open_database(url, keys=keyring)
+    try:
+        return await Records(db).digests(app_id=app_id, resource=resource)
+    finally:
+        await db.close()
 
 
 def emulator_config(**overrides: Any) -> EmulatorConfig:
@@ -169,11 +223,13 @@ def webhook_stack(
     signature: str = "secret",
     **options: Any,
 ) -> Iterator[Stack]:
-    with running_server(create_emulator(emulator or emulator_config())) as emulator_url:
+    emulator_app = create_emulator(emulator or emulator_config())
+    with running_server(emulator_app) as emulator_url:
         app_id = asyncio.run(_prepare(database_url, keyring, emulator_url))
         hub = create_app(hub_options(database_url, keyring, **options))
         with running_server(hub) as hub_url, httpx2.Client(timeout=30) as http:
             stack = Stack(emulator_url, hub_url, database_url, keyring, app_id, http)
+            stack.emulator_state = emulator_app.state.emulator
             if register:
                 registration = stack.emulator(
                     "PUT",

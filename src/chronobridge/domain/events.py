@@ -8,8 +8,27 @@ by a webhook *and* by a poll is one event (WH-6; style-models §5.2). Kind class
   (a clinical note has no lock flag in the API) nor always a create from an update, so all four
   share a class; the first source to report a change names its kind. Webhooks come first in
   practice, so kinds are usually the precise ones.
-- `delete`: deleted. A record is deleted once, so `updated_at` is not part of a delete's key:
-  the webhook and the reconciliation pass that notices the id missing agree.
+- `delete`: deleted. `updated_at` is not part of a delete's key: the webhook and the
+  reconciliation pass that notices the id missing agree.
+
+Deletions and restores. A stored record can be deleted and come back: a wrong or forged DELETE
+later contradicted by DrChrono, a deletion undone there, a record seen again by a poll. Each
+change of the stored row between live and deleted is its own change, and exactly one
+transaction makes it (the row's conditional update: only one writer finds it live, or
+deleted). Its key carries `deletion_at`, the instant the stored row was marked deleted:
+
+- a deletion of a stored record: (…, `delete`, `deletion_at` = the instant it marks). A second
+  source reporting the same deletion finds the row already deleted and adds no event, and a
+  later deletion, after a restore, has another instant, hence its own event;
+- a restore: (…, `change`, `updated_at`, `deletion_at` = the instant of the deletion it undoes).
+  The same version as before the deletion is therefore a new event (its plain key was used by
+  the version's first event), while two sources restoring it at once read the same deletion and
+  agree on one key;
+- without `deletion_at` the key is the plain one above: ordinary changes, and deletions of ids
+  the store never held (repeated, they stay one event).
+
+So a record created, deleted by a forged delivery, restored by the next poll and deleted for
+real in DrChrono has four events: created, deleted, updated (the restore), deleted.
 
 The connection is not in the key: two doctors' connections that both see a shared patient's
 change produce one event. The app is, so two apps (tenants) never swallow each other's events.
@@ -59,13 +78,22 @@ def kind_class(kind: ChangeKind) -> str:
 
 
 def dedupe_key(
-    *, app_id: str, resource: str, record_id: str, kind: ChangeKind, updated_at: datetime | None
+    *,
+    app_id: str,
+    resource: str,
+    record_id: str,
+    kind: ChangeKind,
+    updated_at: datetime | None,
+    deletion_at: datetime | None = None,
 ) -> str:
-    """The stable identity of one change: equal for the same change from any source."""
+    """The stable identity of one change: equal for the same change from any source.
+    `deletion_at` marks a deletion of a stored record or a restore (see the module doc)."""
     klass = kind_class(kind)
     stamp = "" if klass == "delete" or updated_at is None else _utc_text(updated_at)
-    text = "\x1f".join((app_id, resource, record_id, klass, stamp))
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+    parts = [app_id, resource, record_id, klass, stamp]
+    if deletion_at is not None:
+        parts.append(_utc_text(deletion_at))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,10 +111,13 @@ class ChangeEvent:
     detected_at: datetime
     delivery_id: str | None = None
     """The webhook's `X-drchrono-delivery`, for the logs; never part of the dedupe key."""
+    deletion_at: datetime | None = None
+    """The stored deletion this event makes (a DELETED event of a stored record) or undoes (a
+    restore); None otherwise. Part of the key, so each deletion and restore is its own event."""
     dedupe_key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in ("updated_at", "detected_at"):
+        for name in ("updated_at", "detected_at", "deletion_at"):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
@@ -98,6 +129,7 @@ class ChangeEvent:
             record_id=self.record_id,
             kind=self.kind,
             updated_at=self.updated_at,
+            deletion_at=self.deletion_at,
         )
         object.__setattr__(self, "dedupe_key", key)
 

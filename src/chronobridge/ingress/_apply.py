@@ -1,10 +1,17 @@
 """Applying a delivery through the sync engine's own write path (`sync.ingest`,
 `sync.mark_deleted`), so a change seen by a webhook and by a poll is one change event.
 
-A fetch goes out at the budget's webhook priority, as a connection of the delivery's
-application that may read the resource: the record's own doctor's connection first, then any
-provider's, then a staff member's. A 404 means the record was deleted since the event: it is
-marked deleted. Deletions need no fetch and no connection.
+Every delivery is a hint, DELETE events included: the object is fetched by id at the budget's
+webhook priority, as a connection of the delivery's application that may read the resource
+(the record's own doctor's connection first, then any provider's, then a staff member's), and
+DrChrono's answer decides:
+
+- 404: the record is gone, it is marked deleted;
+- a record DrChrono keeps but flags deleted (`deleted_flag`, or `archived` for a task): stored
+  as served, and marked deleted in the same transaction, as the sync engine does;
+- a live record: ingested, whatever the event said. A DELETE for a live record deletes nothing,
+  so a spurious or forged DELETE (in `secret` signature mode anyone who saw one delivery can
+  sign one) costs one API call, not a record.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from chronobridge.store import (
     Role,
     StoredDelivery,
 )
-from chronobridge.sync import IngestHook, ingest, mark_deleted
+from chronobridge.sync import IngestHook, ingest, is_flagged_deleted, mark_deleted
 
 __all__ = ["SyncApplier", "choose_reader"]
 
@@ -42,7 +49,7 @@ ZONES_TTL = 300.0
 
 @dataclass(kw_only=True)
 class SyncApplier:
-    """The `Applier` of a process: fetch (or delete), then ingest."""
+    """The `Applier` of a process: fetch, then ingest or mark deleted."""
 
     services: Services
     mapping: CompiledMapping
@@ -50,8 +57,8 @@ class SyncApplier:
     _zones: dict[int, tuple[float, TimeZones]] = field(default_factory=dict)
 
     async def __call__(self, delivery: StoredDelivery, route: Route) -> int:
-        if route.action is Action.DELETE or delivery.object_id is None:
-            return await self._delete(delivery, route, None)
+        if delivery.object_id is None:  # the receiver stores none such for a known event
+            return 0
         payload = await _payload_object(self.services, delivery)
         connection = await self._reader(delivery.app_id, route.resource, payload.get("doctor"))
         async with await open_client(
@@ -74,8 +81,9 @@ class SyncApplier:
         record: Mapping[str, Any],
         zones: TimeZones,
     ) -> int:
-        """Ingest the record; one DrChrono keeps but flags deleted (`deleted_flag`, an
-        appointment) is recorded as deleted in the same transaction, as the sync engine does."""
+        """Ingest the record; one DrChrono keeps but flags deleted is recorded as deleted in
+        the same transaction. A DELETE event's own kind is not the record's: a live record
+        is announced as the created or updated version it is."""
         now = self.services.now()
         db = self.services.db
         async with db.write() as tx:
@@ -90,12 +98,12 @@ class SyncApplier:
                 mapping=self.mapping,
                 hooks=self.hooks,
                 delivery_id=delivery.delivery_id,
-                kind=route.kind,
+                kind=None if route.action is Action.DELETE else route.kind,
                 now=now,
                 tx=tx,
             )
             events = report.events
-            if record.get("deleted_flag") is True and delivery.object_id is not None:
+            if is_flagged_deleted(record) and delivery.object_id is not None:
                 gone = await mark_deleted(
                     db,
                     app_id=delivery.app_id,
@@ -110,12 +118,12 @@ class SyncApplier:
                 events += gone.events
         return events
 
-    async def _delete(self, delivery: StoredDelivery, route: Route, connection: int | None) -> int:
+    async def _delete(self, delivery: StoredDelivery, route: Route, connection: int) -> int:
         report = await mark_deleted(
             self.services.db,
             app_id=delivery.app_id,
             resource=route.resource,
-            external_ids=[delivery.object_id or ""] if delivery.object_id else [],
+            external_ids=[delivery.object_id] if delivery.object_id else [],
             source=ChangeSource.WEBHOOK,
             connection_id=connection,
             delivery_id=delivery.delivery_id,

@@ -1,5 +1,5 @@
-"""Where each of DrChrono's 27 webhook events leads (pure): which record to fetch again, or
-which record to mark deleted.
+"""Where each of DrChrono's 27 webhook events leads (pure): which record to fetch again, and
+whether the event claims it was deleted.
 
 A webhook is a hint (DESIGN §3): the body may be stale by the time the job runs, arrive out of
 order, or be a redelivery, so the job fetches the current object by id and lets the sync
@@ -11,7 +11,9 @@ engine's version guard decide. Special cases, where DrChrono itself is special:
   `patient_flags_attached` is one of the fields only `verbose=true` returns;
 - `TASK_MODIFY` (also fired for task notes and items): the task;
 - `*_DELETE`, `LINE_ITEM_TRANSACTION_DELETE` (a line item's transaction) and
-  `CASH_PAYMENT_DELETE` (a patient payment): no fetch, the record is marked deleted.
+  `CASH_PAYMENT_DELETE` (a patient payment): action `delete`, a claim the job confirms with a
+  fetch too (a 404 or a record flagged deleted marks it deleted; a live record is ingested and
+  nothing is deleted, see `_apply`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ VERBOSE_EVENTS = frozenset({"PATIENT_FLAG_CREATE", "PATIENT_FLAG_CMODIFY"})
 
 class Action(StrEnum):
     FETCH = "fetch"
+    """A change: fetch the object and ingest it."""
     DELETE = "delete"
+    """A deletion claimed: fetch the object to confirm it before marking it deleted."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -134,7 +134,9 @@ class Records:
         unordered = sa.and_(
             sa.or_(new.updated_at.is_(None), old.updated_at.is_(None)), new.digest != old.digest
         )
-        newer = sa.or_(new.updated_at > old.updated_at, same_time, unordered)
+        # A record stored as deleted comes back with the same content: a restore (sync.decide).
+        restored = sa.and_(old.deleted_at.is_not(None), new.digest == old.digest)
+        newer = sa.or_(new.updated_at > old.updated_at, same_time, unordered, restored)
         return ins.on_conflict_do_update(
             index_elements=[old.app_id, old.resource, old.external_id],
             set_={

@@ -27,6 +27,7 @@ from chronobridge.sync._intervals import IntervalPolicy, next_interval
 from chronobridge.sync._options import EngineOptions
 from chronobridge.sync._plan import FIRST, ResourcePlan, Strategy, plan_for, syncable
 from chronobridge.sync._planner import Due
+from chronobridge.sync._prepare import is_flagged_deleted
 from chronobridge.sync._report import Progress, ProgressCallback, RunStatus, SyncReport
 from chronobridge.sync._retry import RetryReport, retry_errors
 from chronobridge.sync._state import RunMode
@@ -58,6 +59,7 @@ __all__ = [
     "engine_from_settings",
     "ingest",
     "install_engine",
+    "is_flagged_deleted",
     "mark_deleted",
     "next_interval",
     "plan_for",

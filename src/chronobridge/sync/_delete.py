@@ -4,9 +4,12 @@
                        source=ChangeSource.WEBHOOK, delivery_id="…")
 
 The raw record and its model rows are flagged (`deleted_at`), never removed, and one DELETED
-change event per id is inserted in the same transaction (its dedupe key has no `updated_at`, so
-a webhook and the reconciliation pass that both see a deletion make one event). Ids the store
-never held still get their event: the deletion happened in DrChrono.
+change event per record that this call marks is inserted in the same transaction, keyed by the
+instant it marks (`domain.events`: a webhook and the reconciliation pass that both see a
+deletion make one event, because only the first finds the record live; a deletion after a
+restore is a new event). A record already marked gets no second event. Ids the store never held
+still get their event, under the plain key (the deletion happened in DrChrono, and repeating it
+adds nothing).
 """
 
 from __future__ import annotations
@@ -47,32 +50,41 @@ async def mark_deleted(
     now = now or datetime.now(UTC)
     ids = list(dict.fromkeys(str(i) for i in external_ids))
     async with db.write(tx) as conn:
-        marked = await Records(db).mark_deleted(
+        records = Records(db)
+        marked = await records.mark_deleted(
             conn, app_id=app_id, resource=resource, external_ids=ids, now=now
         )
         rows = await ModelRows(db).mark_deleted(conn, record_ids=list(marked.values()), now=now)
-        events = [_event(app_id, resource, i, source, connection_id, delivery_id, now) for i in ids]
+        rest = [i for i in ids if i not in marked]
+        held = await records.versions(conn, app_id=app_id, resource=resource, external_ids=rest)
+        announced = {i: now for i in marked} | {i: None for i in rest if i not in held}
+        event = _Event(app_id, resource, source, connection_id, delivery_id, now)
+        events = [event.of(i, deletion_at) for i, deletion_at in announced.items()]
         inserted = await ChangeEvents(db).insert(conn, app_id=app_id, events=events)
     return DeleteReport(requested=len(ids), marked=len(marked), model_rows=rows, events=inserted)
 
 
-def _event(
-    app_id: int,
-    resource: str,
-    external_id: str,
-    source: ChangeSource,
-    connection_id: int | None,
-    delivery_id: str | None,
-    now: datetime,
-) -> ChangeEvent:
-    return ChangeEvent(
-        app_id=str(app_id),
-        connection_id=None if connection_id is None else str(connection_id),
-        resource=resource,
-        record_id=external_id,
-        kind=ChangeKind.DELETED,
-        source=source,
-        updated_at=None,
-        detected_at=now,
-        delivery_id=delivery_id,
-    )
+@dataclass(frozen=True, slots=True)
+class _Event:
+    app_id: int
+    resource: str
+    source: ChangeSource
+    connection_id: int | None
+    delivery_id: str | None
+    now: datetime
+
+    def of(self, external_id: str, deletion_at: datetime | None) -> ChangeEvent:
+        """The DELETED event of one id: keyed by the instant it was marked, for a stored
+        record; by the plain key for an id the store never held."""
+        return ChangeEvent(
+            app_id=str(self.app_id),
+            connection_id=None if self.connection_id is None else str(self.connection_id),
+            resource=self.resource,
+            record_id=external_id,
+            kind=ChangeKind.DELETED,
+            source=self.source,
+            updated_at=None,
+            detected_at=self.now,
+            delivery_id=self.delivery_id,
+            deletion_at=deletion_at,
+        )

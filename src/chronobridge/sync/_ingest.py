@@ -30,6 +30,7 @@ from chronobridge.store import (
     Database,
     ModelRows,
     Records,
+    StoredVersion,
     SyncErrors,
 )
 from chronobridge.sync._prepare import Incoming, decide, map_rows, prepare
@@ -158,7 +159,11 @@ async def ingest_prepared(
         tx, list(batch.incoming), mapping=options.mapping, timezones=options.timezones
     )
     events = run.events(
-        progress.written, source=options.source, kind=options.kind, delivery_id=options.delivery_id
+        progress.written,
+        source=options.source,
+        kind=options.kind,
+        delivery_id=options.delivery_id,
+        restored=progress.restored,
     )
     progress.events = await ChangeEvents(db).insert(tx, app_id=app_id, events=events)
     for hook in options.hooks:
@@ -170,6 +175,8 @@ async def ingest_prepared(
 class _Progress:
     written: list[tuple[Incoming, bool]] = field(default_factory=list)
     """(record, created) of the versions actually written."""
+    restored: dict[str, datetime] = field(default_factory=dict)
+    """External id -> the stored deletion undone, for written records that were deleted."""
     stored_rows: list[StoredModelRow] = field(default_factory=list)
     unchanged: int = 0
     stale: int = 0
@@ -229,6 +236,7 @@ class _Ingest:
         progress.stale += len(changed) - len(written)
         kept = [item for item in changed if item.external_id in written]
         progress.written = [(item, item.external_id not in stored) for item in kept]
+        progress.restored = _restores(kept, stored)
         await self._map(tx, progress, kept, written, mapping=mapping, timezones=timezones)
         return progress
 
@@ -274,6 +282,7 @@ class _Ingest:
         source: ChangeSource,
         kind: ChangeKind | None,
         delivery_id: str | None,
+        restored: Mapping[str, datetime],
     ) -> list[ChangeEvent]:
         connection = None if self.connection_id is None else str(self.connection_id)
         return [
@@ -287,6 +296,17 @@ class _Ingest:
                 updated_at=item.write.updated_at,
                 detected_at=self.now,
                 delivery_id=delivery_id,
+                deletion_at=restored.get(item.external_id),
             )
             for item, new in written
         ]
+
+
+def _restores(kept: Sequence[Incoming], stored: Mapping[str, StoredVersion]) -> dict[str, datetime]:
+    """Written records that were stored as deleted: id -> the deletion each one undoes."""
+    found: dict[str, datetime] = {}
+    for item in kept:
+        have = stored.get(item.external_id)
+        if have is not None and have.deleted_at is not None:
+            found[item.external_id] = have.deleted_at
+    return found

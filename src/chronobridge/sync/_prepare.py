@@ -28,6 +28,7 @@ __all__ = [
     "canonical_json",
     "decide",
     "digest_of",
+    "is_flagged_deleted",
     "map_rows",
     "prepare",
 ]
@@ -107,19 +108,38 @@ def _incoming(record: Mapping[str, Any], timezones: TimeZones) -> Incoming:
 def decide(
     incoming: Sequence[Incoming], stored: Mapping[str, StoredVersion]
 ) -> tuple[list[Incoming], list[int], int]:
-    """(records to write, row ids seen again unchanged, how many were older than stored)."""
+    """(records to write, row ids seen again unchanged, how many were older than stored).
+
+    A record stored as deleted that DrChrono serves again, not flagged deleted, is written even
+    when its version is the stored one: it is restored (the row and its model rows live again,
+    and the caller announces the restore, see `domain.events`). One DrChrono flags deleted
+    (`is_flagged_deleted`) stays deleted as it was stored: writing it would revive it until the
+    caller marks it deleted again, a second deletion of the same record."""
     changed: list[Incoming] = []
     unchanged: list[int] = []
     stale = 0
     for item in incoming:
         have = stored.get(item.external_id)
-        if have is None or _newer(have, item.write):
+        if have is not None and have.deleted_at is not None and is_flagged_deleted(item.record):
+            unchanged.append(have.id)
+        elif have is None or _newer(have, item.write) or _restored(have, item.write):
             changed.append(item)
         elif have.digest == item.write.digest:
             unchanged.append(have.id)
         else:
             stale += 1
     return changed, unchanged, stale
+
+
+def is_flagged_deleted(record: Mapping[str, Any]) -> bool:
+    """DrChrono keeps the record but marks it gone: `deleted_flag` (appointments read with
+    `show_archived`) or `archived` (a task its DELETE archived)."""
+    return record.get("deleted_flag") is True or record.get("archived") is True
+
+
+def _restored(have: StoredVersion, write: RecordWrite) -> bool:
+    """Stored as deleted, and here again as the same version (an older one stays stale)."""
+    return have.deleted_at is not None and have.digest == write.digest
 
 
 def _newer(have: StoredVersion, write: RecordWrite) -> bool:

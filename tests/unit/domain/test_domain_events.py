@@ -132,7 +132,7 @@ def test_an_event_carries_ids_and_times_only() -> None:
     names = {f.name for f in fields(ChangeEvent)}
     assert names == {
         "app_id", "connection_id", "resource", "record_id", "kind", "source", "updated_at",
-        "detected_at", "delivery_id", "dedupe_key",
+        "detected_at", "delivery_id", "deletion_at", "dedupe_key",
     }  # fmt: skip
     assert "Quillon" not in repr(event)
     assert "quillon" not in repr(version)
