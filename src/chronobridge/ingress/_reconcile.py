@@ -13,7 +13,11 @@ store back in line. A pass runs the sync engine on every resource that has webho
 
 Every record goes through `sync.ingest`, so a change the webhooks already brought makes no
 second change event; the events the pass inserted are therefore exactly the changes that
-arrived *only* through reconciliation, and the report counts them per resource.
+arrived *only* through reconciliation, and the report counts them per resource. The pass tags
+its events with the source `reconcile`, and the count takes exactly those of its own run: the
+run holds the (app, resource) sync lock, so no other run of that resource (the planner's
+polls, which tag theirs `poll`) writes events between its start and its end, and webhooks and
+write-backs tag theirs with their own sources.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from chronobridge.catalog import CATALOG
+from chronobridge.domain.events import ChangeSource
 from chronobridge.errors import InvalidRequest
 from chronobridge.ingress._metrics import RECONCILED
 from chronobridge.store import Database
-from chronobridge.store.tables import change_events
+from chronobridge.store.tables import change_events, sync_runs
 from chronobridge.sync import RunStatus, SyncEngine, SyncReport, plan_for, syncable
 
 __all__ = ["ReconcileResult", "reconcile", "webhook_resources"]
@@ -65,8 +70,8 @@ async def reconcile(
     for resource in chosen:
         before = await _last_event(engine.db, app_id)
         mode = "reconcile" if deletions and plan_for(resource).since_param else "auto"
-        report = await engine.run(app_id, resource, mode=mode)
-        only_here = await _events_after(engine.db, app_id, resource, before)
+        report = await engine.run(app_id, resource, mode=mode, source=ChangeSource.RECONCILE)
+        only_here = await _events_of_run(engine.db, app_id, resource, report, after=before)
         RECONCILED.labels(resource).inc(only_here)
         results.append(
             ReconcileResult(
@@ -95,10 +100,22 @@ async def _last_event(db: Database, app_id: int) -> int:
         return int((await conn.execute(query)).scalar() or 0)
 
 
-async def _events_after(db: Database, app_id: int, resource: str, after: int) -> int:
-    c = change_events.c
+async def _events_of_run(
+    db: Database, app_id: int, resource: str, report: SyncReport, *, after: int
+) -> int:
+    """The `reconcile` events of `resource` inserted since event `after` by this run: from
+    its start on (a planner's deletion pass, which tags its deletions `reconcile` too, may
+    have ended between `after` and this run taking the lock)."""
+    if report.run_id is None:  # busy, or stopped before it began: it inserted nothing
+        return 0
+    c, runs = change_events.c, sync_runs.c
+    started = sa.select(runs.started_at).where(runs.id == report.run_id).scalar_subquery()
     query = sa.select(sa.func.count()).where(
-        c.app_id == app_id, c.resource == resource, c.id > after, c.source != "webhook"
+        c.app_id == app_id,
+        c.resource == resource,
+        c.id > after,
+        c.source == ChangeSource.RECONCILE.value,
+        c.detected_at >= started,
     )
     async with db.read() as conn:
         return int((await conn.execute(query)).scalar_one())

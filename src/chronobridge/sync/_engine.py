@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chronobridge.domain.budget import Priority, ceiling
+from chronobridge.domain.events import ChangeSource
 from chronobridge.domain.mappings import CompiledMapping
 from chronobridge.domain.timezones import TimeZones
 from chronobridge.errors import (
@@ -78,9 +79,11 @@ class SyncEngine:
         mode: str = "auto",
         progress: ProgressCallback | None = None,
         workflow_id: str | None = None,
+        source: ChangeSource = ChangeSource.POLL,
     ) -> SyncReport:
         """One run (see the module docstring). `mode`: auto, full (read everything again,
-        restarting the bookmark) or reconcile (a full id pass that finds deletions)."""
+        restarting the bookmark) or reconcile (a full id pass that finds deletions). `source`
+        tags the change events of the records it reads (`webhooks reconcile` counts its own)."""
         plan = _plan(resource)
         if resource not in FIRST and not await self._has_doctors(app_id):
             await self.run(app_id, "doctors", workflow_id=workflow_id)  # their time zones
@@ -89,7 +92,7 @@ class SyncEngine:
                 return SyncReport(
                     app_id=app_id, resource=resource, mode=mode, status=RunStatus.BUSY
                 )
-            return await self._locked(app_id, plan, mode, progress, workflow_id)
+            return await self._locked(app_id, plan, mode, progress, workflow_id, source)
 
     async def run_many(
         self,
@@ -147,6 +150,7 @@ class SyncEngine:
         requested: str,
         progress: ProgressCallback | None,
         workflow_id: str | None,
+        source: ChangeSource,
     ) -> SyncReport:
         retention = self.clock() - self.options.staged_retention
         await StagedPages(self.db).purge(processed_before=retention)
@@ -162,7 +166,7 @@ class SyncEngine:
                 started, started_at = await start_run(
                     ctx, state, mode, full=requested == "full", workflow_id=workflow_id
                 )
-                runner = Runner(ctx, started, started_at=started_at)
+                runner = Runner(ctx, started, started_at=started_at, source=source)
                 await runner.run()
                 report = _report(app_id, plan, mode, runner, counter, RunStatus.DONE)
                 return await self._after(ctx, report)

@@ -62,12 +62,20 @@ class Totals:
 class Runner:
     """Drives one run to its end (or to the first error, which the engine handles)."""
 
-    def __init__(self, ctx: RunContext, state: SyncState, *, started_at: datetime) -> None:
+    def __init__(
+        self,
+        ctx: RunContext,
+        state: SyncState,
+        *,
+        started_at: datetime,
+        source: ChangeSource = ChangeSource.POLL,
+    ) -> None:
         if state.run_id is None or state.run_mode is None:
             raise ValueError("the run must be started first")
         self.ctx, self.state = ctx, state
         self.run_id, self.mode = state.run_id, state.run_mode
         self.started_at = started_at
+        self.source = source
         self.totals = Totals()
         self.changed: list[str] = []
         self._counted_calls = 0
@@ -122,7 +130,7 @@ class Runner:
                 app_id=ctx.app_id,
                 resource=ctx.resource,
                 batch=Batch(incoming=chosen, received=len(chosen), invalid=invalid),
-                options=ctx.ingest_options(ChangeSource.POLL),
+                options=ctx.ingest_options(self.source),
                 now=now,
             )
             deleted = await self._archived(tx, chosen, now)
@@ -181,7 +189,7 @@ class Runner:
             app_id=self.ctx.app_id,
             resource=self.ctx.resource,
             external_ids=gone,
-            source=ChangeSource.POLL,
+            source=self.source,
             connection_id=self.ctx.connection_id,
             now=now,
             tx=tx,
