@@ -88,16 +88,28 @@ async def test_ping_is_answered_and_leaves_nothing(database_url: str, keyring: K
         assert job_ids(database_url) == []
 
 
-async def test_an_unknown_event_is_recorded_as_ignored_without_a_job(
-    database_url: str, keyring: KeyRing
+@pytest.mark.parametrize("mode", ["secret", "hmac"])
+async def test_a_signed_unknown_event_is_recorded_as_ignored_a_forged_one_refused(
+    database_url: str, keyring: KeyRing, mode: str
 ) -> None:
+    """WH-14, the decision in docs/webhooks.md: a correctly signed event this hub does not know
+    is answered 200 and logged `ignored`, with no job (a 4xx would make DrChrono send it three
+    more times, to a hub that will never understand it); the same event without the right
+    signature is a forgery like any other: 403, nothing stored."""
     async with started_hub(database_url, keyring) as hub:
         body = json.dumps({"receiver": {}, "object": {"something": "new"}}).encode()
-        headers = signed_headers(body, event="INVOICE_TELEPORTED", delivery_id="u-1")
+        headers = signed_headers(body, event="INVOICE_TELEPORTED", delivery_id="u-1", mode=mode)
         answer = await hub.client.post(HOOK, content=body, headers=headers)
         assert (answer.status_code, answer.json()) == (200, {"status": "ignored"})
+        forged = signed_headers(
+            body, event="INVOICE_TELEPORTED", delivery_id="u-2", secret="not-the-secret", mode=mode
+        )
+        refused = await hub.client.post(HOOK, content=body, headers=forged)
+        assert (refused.status_code, refused.json()) == (403, {"error": "signature_mismatch"})
         [row] = await Inbox(hub.db).recent()
-        assert (row.status, row.resource, row.workflow_id) == ("ignored", None, None)
+        assert (row.delivery_id, row.status, row.resource, row.workflow_id) == (
+            "u-1", "ignored", None, None,
+        )  # fmt: skip
         assert job_ids(database_url) == []
         metrics = (await hub.client.get("/metrics")).text
         assert 'chronobridge_webhook_requests_total{outcome="ignored"}' in metrics
