@@ -1,6 +1,14 @@
 """Starting the ingress in a web process: the inbox writer, the application secrets, the
 receiver, and a sweep of deliveries whose job went missing.
 
+Each delivery is committed with a job that gives it its processing job, so a delivery still
+`received` a while later lost that job: the dispatch failed for good, or the job tables were
+reset or restored from an older backup. The sweep runs at start for every such delivery, then
+every `sweep_every` seconds for those received more than `sweep_age` seconds ago (younger ones
+are most likely just waiting for their dispatch). Processing ids are deterministic, so a
+delivery whose job exists is never given a second, and serve replicas sweeping the same inbox
+at once do no harm.
+
     async with open_receiver(db, jobs, database_url=url) as receiver:
         ...                                  # serve requests
 
@@ -14,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -25,9 +34,21 @@ from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process
 from chronobridge.store import Database, Inbox, make_sync_engine
 from chronobridge.workers import WEBHOOKS, Job, Jobs, job_id
 
-__all__ = ["enqueuer", "open_receiver", "sweep_inbox"]
+__all__ = [
+    "SWEEP_AGE",
+    "SWEEP_EVERY",
+    "enqueuer",
+    "open_receiver",
+    "sweep_inbox",
+    "sweep_periodically",
+]
 
 log = logging.getLogger("chronobridge.ingress")
+
+SWEEP_EVERY = 60.0
+"""Seconds between two sweeps of deliveries whose job went missing."""
+SWEEP_AGE = 30.0
+"""A delivery is swept once it has waited this long in `received`."""
 
 
 def enqueuer(jobs: Jobs) -> Enqueue:
@@ -50,6 +71,8 @@ async def open_receiver(
     default_client_id: str | None = None,
     ack_timeout: float = 1.5,
     sweep: bool = True,
+    sweep_every: float = SWEEP_EVERY,
+    sweep_age: float = SWEEP_AGE,
 ) -> AsyncIterator[WebhookReceiver]:
     engine = make_sync_engine(database_url, busy_timeout=ack_timeout)
     writer = InboxWriter(engine, enqueuer(jobs))
@@ -60,7 +83,11 @@ async def open_receiver(
         mode=mode,
         ack_timeout=ack_timeout,
     )
-    sweeper = asyncio.create_task(sweep_inbox(db, jobs)) if sweep else None
+    sweeper = None
+    if sweep:
+        sweeper = asyncio.create_task(
+            sweep_periodically(db, jobs, every=sweep_every, age=sweep_age)
+        )
     try:
         yield receiver
     finally:
@@ -71,13 +98,30 @@ async def open_receiver(
         await writer.close()
 
 
-async def sweep_inbox(db: Database, jobs: Jobs, *, page: int = 500) -> int:
-    """Enqueue the job of every delivery still `received`. Workflow ids are deterministic, so a
-    job that exists (queued, running or finished) is not created twice: only a delivery whose
-    job went missing (restored backup, reset job tables) gets one. Returns how many it saw."""
-    inbox, seen, before = Inbox(db), 0, None
+async def sweep_periodically(db: Database, jobs: Jobs, *, every: float, age: float) -> None:
+    """Sweep now (every delivery still `received`), then every `every` seconds (those older
+    than `age`), until cancelled; a failed sweep is logged and tried again next time."""
+    older_than = 0.0
     while True:
-        rows = await inbox.recent(statuses=["received"], limit=page, before_id=before)
+        try:
+            await sweep_inbox(db, jobs, older_than=older_than)
+        except Exception as error:  # the database may be away for a while: keep sweeping
+            log.warning("Inbox sweep failed (%s); trying again later", type(error).__name__)
+        older_than = age
+        await asyncio.sleep(every)
+
+
+async def sweep_inbox(db: Database, jobs: Jobs, *, page: int = 500, older_than: float = 0.0) -> int:
+    """Enqueue the job of every delivery still `received` (and received more than `older_than`
+    seconds ago). Workflow ids are deterministic, so a job that exists (queued, running or
+    finished) is not created twice: only a delivery whose job went missing gets one. Returns
+    how many it saw."""
+    inbox, seen, before = Inbox(db), 0, None
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than) if older_than > 0 else None
+    while True:
+        rows = await inbox.recent(
+            statuses=["received"], limit=page, before_id=before, received_before=cutoff
+        )
         for row in rows:
             if row.workflow_id is not None:
                 await jobs.enqueue_async(delivery_job(row.workflow_id), process_delivery, row.id)

@@ -104,11 +104,14 @@ class Inbox:
         app_id: int | None = None,
         limit: int = 50,
         before_id: int | None = None,
+        received_before: datetime | None = None,
     ) -> list[StoredDelivery]:
         """Newest first."""
         where: list[sa.ColumnElement[bool]] = []
         if statuses:
             where.append(wd.c.status.in_(list(statuses)))
+        if received_before is not None:
+            where.append(wd.c.received_at < received_before)
         if app_id is not None:
             where.append(wd.c.app_id == app_id)
         if before_id is not None:
