@@ -2,6 +2,7 @@
 JSON page (the baselines). Prints `READY <token>` once listening.
 
     python -m bench._serve emulator PORT PATIENTS
+    python -m bench._serve emulator-unrendered PORT PATIENTS   # nothing rendered at seed time
     python -m bench._serve json PORT PAYLOAD_FILE    # JSONResponse: encodes the page per request
     python -m bench._serve bytes PORT PAYLOAD_FILE   # the page's bytes, encoded once
 """
@@ -22,8 +23,10 @@ from chronobridge.catalog import SCOPES
 from chronobridge.emulator import EmulatorConfig, create_app
 
 
-def emulator(patients: int) -> tuple[Starlette, str]:
-    app = create_app(EmulatorConfig(patients=patients, appointments=0, rate_limit=10**9))
+def emulator(patients: int, *, prerender: bool = True) -> tuple[Starlette, str]:
+    extra = {} if prerender else {"prerender": "0"}
+    config = EmulatorConfig(patients=patients, appointments=0, rate_limit=10**9, extra=extra)
+    app = create_app(config)
     state = app.state.emulator
     user = state.user_by_name("doctor1")
     issued = state.issue_token(
@@ -45,8 +48,8 @@ def baseline(payload_file: str, *, encode: bool) -> tuple[Starlette, str]:
 
 
 def main(kind: str, port: str, argument: str) -> None:
-    if kind == "emulator":
-        app, token = emulator(int(argument))
+    if kind.startswith("emulator"):
+        app, token = emulator(int(argument), prerender=kind == "emulator")
     else:
         app, token = baseline(argument, encode=kind == "json")
     config = uvicorn.Config(app, host="127.0.0.1", port=int(port), log_level="warning")

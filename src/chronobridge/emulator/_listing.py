@@ -125,7 +125,7 @@ async def list_records(call: Call) -> Response:
     ids, before, after = _window(source, page, match)
     text, schema, name = call.renderer.text, call.op.schema, call.table
     rows = ",".join(
-        text(name, schema, source.rows[i], source.meta[i], verbose=page.verbose) for i in ids
+        [text(name, schema, source.rows[i], source.meta[i], verbose=page.verbose) for i in ids]
     )
     url = call.request.url
     previous = str(url.include_query_params(cursor=before.encode())) if before else None
