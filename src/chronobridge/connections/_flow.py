@@ -187,7 +187,7 @@ def _scopes(app: App, requested: tuple[str, ...] | None) -> tuple[str, ...]:
 async def _exchange(
     services: Services, app: App, code: str, redirect_uri: str, verifier: str
 ) -> Grant:
-    budget = SharedBudget(services, app_id=app.id, app_name=app.name)
+    budget = SharedBudget(services, app_id=app.id, app_name=app.name, limit=app.rate_limit)
     observer = ApiLogObserver(services, app_id=app.id, app_name=app.name, connection_id=None)
     await budget.reserve(Priority.INTERACTIVE)  # DrChrono counts /o/token/ in the hour too
     try:

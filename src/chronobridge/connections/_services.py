@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Clock", "Services", "Sleep", "WaitPolicy", "offset_clock"]
 
+DEFAULT_WINDOW_MARGIN = timedelta(seconds=5)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -66,6 +67,12 @@ class Services:
     policy: WaitPolicy = field(default_factory=WaitPolicy)
     metrics: HubMetrics = field(default_factory=HubMetrics)
     oauth_timeout: float = 10.0  # under the SQLite busy timeout: a refresh holds the write lock
+    # A call this close to the top of the hour counts in both windows: DrChrono's clock is not
+    # ours, and a call takes a moment to arrive (a few seconds of the next hour, at most).
+    window_margin: timedelta = DEFAULT_WINDOW_MARGIN
+    # Seconds a token source trusts its token in memory before reading the stored row again
+    # (clients of `open_client` check the connection's status on every call anyway).
+    token_recheck: float = 2.0
     sources: dict[int, ConnectionTokens] = field(default_factory=dict, repr=False)
 
     def now(self) -> datetime:

@@ -20,6 +20,7 @@ never a retry. A token is refreshed ahead of time once less than 10 % of its lif
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from chronobridge.client import CallObserver
@@ -27,6 +28,7 @@ from chronobridge.connections._budget import SharedBudget
 from chronobridge.connections._endpoint import TokenEndpoint
 from chronobridge.connections._observer import Deferred
 from chronobridge.connections._services import Services
+from chronobridge.connections._status import gone
 from chronobridge.domain.budget import Priority
 from chronobridge.errors import InvalidGrant, NeedsReconnect, RateLimited
 from chronobridge.store import (
@@ -35,7 +37,6 @@ from chronobridge.store import (
     AuditLog,
     Connection,
     Connections,
-    ConnectionStatus,
     StoredTokens,
     Tokens,
 )
@@ -62,8 +63,10 @@ class ConnectionTokens:
         self._observer = observer
         self._lock = asyncio.Lock()
         self._current: StoredTokens | None = None
+        self._loaded_at = 0.0  # time.monotonic() of the last read of the stored row
         self._endpoint = TokenEndpoint(services, app)
-        self._budget = SharedBudget(services, app_id=app.id, app_name=app.name)
+        self._budget = SharedBudget(services, app_id=app.id, app_name=app.name,
+                                    limit=app.rate_limit)  # fmt: skip
         self._tokens = Tokens(services.db)
 
     @property
@@ -71,7 +74,11 @@ class ConnectionTokens:
         return self._connection.id
 
     async def access_token(self) -> str:
-        current = self._current or await self._load()
+        """The stored token, read again at least every `Services.token_recheck` seconds: a
+        token deauthorized by another process is gone from the store, and is not sent again."""
+        current = self._current
+        if current is None or time.monotonic() - self._loaded_at >= self._services.token_recheck:
+            current = await self._load()
         if self.due(current):
             return await self._refresh_unless_replaced(current.access_token)
         return current.access_token
@@ -134,7 +141,7 @@ class ConnectionTokens:
         try:
             async with self._tokens.begin_refresh(self.connection_id) as handle:
                 if handle.current.access_token != stale:
-                    self._current = handle.current
+                    self._keep(handle.current)
                     return handle.current.access_token
                 try:
                     grant = await self._endpoint.refresh(
@@ -143,13 +150,13 @@ class ConnectionTokens:
                 except InvalidGrant:
                     fresh = await self._tokens.get(self.connection_id)  # OA-8: re-read first
                     if fresh is not None and fresh.generation != handle.generation:
-                        self._current = fresh
+                        self._keep(fresh)
                         return fresh.access_token
                     await handle.needs_reconnect(now=self._services.now())
                     self._current = None
                     return None
-                self._current = await handle.complete(grant.pair, now=self._services.now())
-                return self._current.access_token
+                saved = self._keep(await handle.complete(grant.pair, now=self._services.now()))
+                return saved.access_token
         except NeedsReconnect:
             raise await self._gone() from None
 
@@ -160,7 +167,10 @@ class ConnectionTokens:
         if stored is None:
             self._current = None
             raise await self._gone()
-        self._current = stored
+        return self._keep(stored)
+
+    def _keep(self, stored: StoredTokens) -> StoredTokens:
+        self._current, self._loaded_at = stored, time.monotonic()
         return stored
 
     async def _lost(self, reason: str, *, outcome: str = "invalid_grant") -> NeedsReconnect:
@@ -186,19 +196,3 @@ class ConnectionTokens:
     async def _gone(self) -> NeedsReconnect:
         found = await Connections(self._services.db).get(self.connection_id)
         return gone(found or self._connection, exists=found is not None)
-
-
-def gone(connection: Connection, *, exists: bool = True) -> NeedsReconnect:
-    """The error for a connection that has no usable tokens: what happened and what to run."""
-    who = connection.username
-    again = f"Run chronobridge connect and sign in to DrChrono as {who}."
-    if not exists:
-        return NeedsReconnect(f"The connection of {who} no longer exists", hint=again)
-    if connection.status is ConnectionStatus.DEAUTHORIZED:
-        return NeedsReconnect(f"The connection of {who} was deauthorized", hint=again)
-    if connection.status is ConnectionStatus.NEEDS_RECONNECT:
-        return NeedsReconnect(
-            f"DrChrono no longer accepts the authorization of {who}; it must be renewed",
-            hint=again,
-        )
-    return NeedsReconnect(f"The connection of {who} has no tokens", hint=again)

@@ -54,10 +54,11 @@ async def test_an_interactive_caller_is_told_at_once_when_calls_resume(rig: Rig)
     _mid_hour(rig)
     budget = await _limit(rig, 3)
     assert await _take(budget, Priority.INTERACTIVE) == 3
-    resume = window_end(rig.clock()).strftime("%H:%M:%S UTC")
-    with pytest.raises(BudgetExhausted, match=f"resume at {resume}") as refused:
+    # The first seconds of the next hour still count in this one (DrChrono's clock is not ours).
+    resume_at = window_end(rig.clock()) + rig.services.window_margin
+    with pytest.raises(BudgetExhausted, match=f"resume at {resume_at:%H:%M:%S} UTC") as refused:
         await budget.reserve(Priority.INTERACTIVE)
-    assert refused.value.resume_at == window_end(rig.clock())
+    assert refused.value.resume_at == resume_at
     assert rig.sleeps == []
 
 
@@ -66,12 +67,50 @@ async def test_a_background_caller_waits_out_the_last_minute_of_the_hour(rig: Ri
     rig.clock.offset = window_end(now) - now - timedelta(seconds=60)
     budget = await _limit(rig, 4)
     assert await _take(budget, Priority.INTERACTIVE) == 4
-    await budget.reserve(Priority.POLL)  # sleeps ~60 s (the fake sleep moves the clock)
+    await budget.reserve(Priority.POLL)  # sleeps ~65 s (the fake sleep moves the clock)
+    margin = rig.services.window_margin.total_seconds()
     assert len(rig.sleeps) == 1
-    assert 59 < rig.sleeps[0] < 61.5
+    assert 59 + margin < rig.sleeps[0] < 61.5 + margin
     rig.clock.offset -= timedelta(hours=1)  # far from the top of the hour: no waiting
     assert await _take(budget, Priority.POLL) == 0
     assert len(rig.sleeps) == 1
+
+
+async def test_a_call_at_the_top_of_the_hour_counts_in_both_windows(rig: Rig) -> None:
+    """DrChrono may count a call made in the last seconds of an hour in the next one (its clock
+    is not ours, and the call takes a moment): within the margin it counts in both, and must
+    fit in both."""
+    margin = rig.services.window_margin
+    now = datetime.now(UTC)
+    top = window_end(now)
+    rig.clock.offset = top - now - margin / 2  # 2.5 s before the top of the hour
+    budget = await _limit(rig, 10, waiting=0)
+    assert await _take(budget, Priority.INTERACTIVE) == 10
+    store = Budget(rig.services.db)
+    before = await store.usage(rig.app.id, now=top - margin)
+    after = await store.usage(rig.app.id, now=top + margin)
+    assert (before.used, after.used) == (10, 10)  # every one of them in both windows
+    rig.clock.offset += margin  # 2.5 s into the next hour: the last one is still full
+    with pytest.raises(BudgetExhausted) as refused:
+        await budget.reserve(Priority.INTERACTIVE)
+    assert refused.value.resume_at == top + margin + timedelta(hours=1)
+    rig.clock.offset = top - datetime.now(UTC) - timedelta(hours=1) + timedelta(minutes=30)
+    assert await _take(budget, Priority.INTERACTIVE) == 0  # the earlier hour: spent as well
+
+
+async def test_a_full_hour_holds_the_first_seconds_of_the_next(rig: Rig) -> None:
+    margin = rig.services.window_margin
+    now = datetime.now(UTC)
+    top = window_end(now)
+    rig.clock.offset = top - now - timedelta(minutes=10)
+    budget = await _limit(rig, 4, waiting=0)
+    assert await _take(budget, Priority.INTERACTIVE) == 4
+    rig.clock.offset = top - datetime.now(UTC) + margin / 2  # DrChrono may still be before it
+    with pytest.raises(BudgetExhausted) as refused:
+        await budget.reserve(Priority.INTERACTIVE)
+    assert refused.value.resume_at == top + margin
+    rig.clock.offset = top - datetime.now(UTC) + margin
+    assert await _take(budget, Priority.INTERACTIVE) == 4
 
 
 async def test_a_429_parks_every_caller_of_the_application(rig: Rig) -> None:

@@ -5,18 +5,23 @@ for a retry; jobs refused; every step audited."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx2
 import pytest
 from connections_rig import EMULATOR, Rig
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chronobridge.client import DrChronoClient
 from chronobridge.connections import (
     Cleanup,
+    SharedBudget,
     deauthorize,
     ensure_active,
     finish_cleanup,
     open_client,
     register_iframe,
+    token_source,
 )
 from chronobridge.errors import NeedsReconnect
 from chronobridge.store import (
@@ -119,6 +124,39 @@ async def test_the_jobs_of_a_deauthorized_connection_refuse_to_run(rig: Rig) -> 
         await ensure_active(rig.services, staff.id)
     with pytest.raises(NeedsReconnect):
         await open_client(rig.services, staff.id)
+    assert len(rig.spy.paths) == sent
+
+
+async def test_another_process_sends_nothing_once_the_connection_is_deauthorized(
+    rig: Rig,
+) -> None:
+    """OA-11: after the deauthorization no call goes out with the token, even from a process
+    (its own token sources) that still holds it in memory."""
+    doctor = await rig.connect("doctor1")
+    other = replace(rig.services, sources={})
+    async with await open_client(other, doctor.id) as client:
+        await client.call("doctors_list")  # the token is in that process's memory now
+        await deauthorize(rig.services, doctor.id, actor="test")
+        sent = len(rig.spy.paths)
+        with pytest.raises(NeedsReconnect, match="doctor1 was deauthorized"):
+            await client.call("doctors_list")
+    assert len(rig.spy.paths) == sent
+
+
+async def test_a_client_without_the_status_check_rereads_its_token_in_time(rig: Rig) -> None:
+    """A client composed from the token source alone (no connection on its budget) reads the
+    stored token again every `token_recheck` seconds: here at once."""
+    doctor = await rig.connect("doctor1")
+    other = replace(rig.services, sources={}, token_recheck=0.0)
+    budget = SharedBudget(other, app_id=rig.app.id, app_name=rig.app.name)
+    tokens = token_source(other, rig.app, doctor)
+    async with DrChronoClient(tokens=tokens, base_url=EMULATOR, transport=rig.spy,
+                              budget=budget) as client:  # fmt: skip
+        await client.call("doctors_list")
+        await deauthorize(rig.services, doctor.id, actor="test")
+        sent = len(rig.spy.paths)
+        with pytest.raises(NeedsReconnect, match="doctor1 was deauthorized"):
+            await client.call("doctors_list")
     assert len(rig.spy.paths) == sent
 
 
