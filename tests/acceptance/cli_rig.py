@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +98,18 @@ class Cli:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
+    @contextlib.contextmanager
+    def serving(self, port: int, *args: str, **env: str) -> Iterator[str]:
+        """`chronobridge serve --port PORT ARGS` until the block ends; yields its base URL once
+        it accepts connections."""
+        process = self.start("serve", "--port", str(port), *args, **env)
+        try:
+            _wait_for_line(process, "chronobridge serve listening")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.communicate(timeout=60)
+
     def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "chronobridge", *args],
@@ -104,3 +118,22 @@ class Cli:
             text=True,
             env=self.environment(**env),
         )
+
+
+def _wait_for_line(process: subprocess.Popen[str], prefix: str, timeout: float = 120) -> str:
+    """The first line of stdout that starts with `prefix` (a thread reads: no blocking read)."""
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(prefix):
+                found.put(line)
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout)
+    except queue.Empty:
+        process.kill()
+        raise AssertionError(f"no line {prefix!r}: {process.communicate()[1][-2000:]}") from None

@@ -51,7 +51,7 @@ from chronobridge.connections._flow import (
 )
 from chronobridge.connections._identity import fetch_identity, identity_from
 from chronobridge.connections._iframes import register_iframe, unregister_iframe
-from chronobridge.connections._metrics import HubMetrics
+from chronobridge.connections._metrics import HubMetrics, observe_budgets
 from chronobridge.connections._observer import ApiLogObserver, Deferred, error_class
 from chronobridge.connections._probe import Probe, probe_authorization
 from chronobridge.connections._select import choose_app, choose_connection
@@ -99,6 +99,7 @@ __all__ = [
     "finish_cleanup",
     "gone",
     "identity_from",
+    "observe_budgets",
     "offset_clock",
     "open_client",
     "parse_body",

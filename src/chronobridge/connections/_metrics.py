@@ -4,18 +4,25 @@ One registry per hub (not the library's global one, so tests and several hubs in
 never collide); the web layer exposes it at /metrics, `chronobridge budget --format prom` prints
 it. Labels carry the application's name, a priority or a status code: never a user, a path with
 an id, or anything a patient could be recognised by.
+
+The budget gauges show every process's use, so they come from the store: `observe_budgets`
+reads every application's current window in one query when /metrics is scraped (at most once
+a second), whoever made the calls (workers, other replicas, the CLI).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from chronobridge.domain.budget import Priority
-from chronobridge.store import BudgetUsage
+from chronobridge.store import Budget, BudgetUsage, Database
 
-__all__ = ["HubMetrics"]
+__all__ = ["BUDGET_MAX_AGE", "HubMetrics", "observe_budgets"]
+
+BUDGET_MAX_AGE = 1.0  # seconds: scrapes closer together than this reuse the last read
 
 
 class HubMetrics:
@@ -59,6 +66,8 @@ class HubMetrics:
             registry=reg,
         )  # fmt: skip
 
+        self.budget_read_at: float | None = None  # time.monotonic() of the last store read
+
     def observe_usage(self, app: str, usage: BudgetUsage) -> None:
         """Set the budget gauges from the store's view of the current window."""
         self.budget_limit.labels(app).set(usage.limit)
@@ -83,6 +92,29 @@ class HubMetrics:
     def exposition(self) -> str:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry).decode("utf-8")
+
+
+async def observe_budgets(
+    db: Database, metrics: HubMetrics, *, now: datetime, max_age: float = BUDGET_MAX_AGE
+) -> None:
+    """Set the budget gauges of every application from the store (unless read < max_age ago);
+    an application removed since loses its series."""
+    read_at = metrics.budget_read_at
+    if read_at is not None and time.monotonic() - read_at < max_age:
+        return
+    usage = await Budget(db).usage_by_app(now=now)
+    for gauge in (
+        metrics.budget_limit,
+        metrics.budget_used,
+        metrics.budget_used_by_priority,
+        metrics.budget_parked,
+        metrics.budget_parked_until,
+        metrics.budget_resets_at,
+    ):
+        gauge.clear()  # fmt: skip
+    for app, current in usage.items():
+        metrics.observe_usage(app, current)
+    metrics.budget_read_at = time.monotonic()
 
 
 def _stamp(moment: datetime | None) -> float:

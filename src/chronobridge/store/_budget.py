@@ -128,21 +128,28 @@ class Budget:
 
     async def usage(self, app_id: int, *, now: datetime | None = None) -> BudgetUsage:
         stamp = utcnow(now)
-        start = window_start(stamp)
         async with self._db.read() as conn:
             limit = await _limit(conn, app_id)
-            row = await _window(conn, app_id, start)
-        counts = {p: 0 if row is None else row[f"used_{p.value}"] for p in Priority}
-        parked = None if row is None else row["parked_until"]
-        return BudgetUsage(
-            app_id=app_id,
-            window_start=start,
-            window_end=window_end(stamp),
-            limit=limit,
-            used=0 if row is None else row["used"],
-            by_priority=counts,
-            parked_until=parked if parked is not None and parked > stamp else None,
+            row = await _window(conn, app_id, window_start(stamp))
+        return _usage(app_id, limit, row, stamp)
+
+    async def usage_by_app(self, *, now: datetime | None = None) -> dict[str, BudgetUsage]:
+        """Every application's current window in one query, by app name (metrics scrapes)."""
+        stamp = utcnow(now)
+        start = window_start(stamp)
+        joined = apps.outerjoin(
+            budget_windows, sa.and_(_W.app_id == apps.c.id, _W.window_start == start)
         )
+        stmt = sa.select(apps.c.id, apps.c.name, apps.c.rate_limit, budget_windows).select_from(
+            joined
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt.order_by(apps.c.id))).all()
+        found = {}
+        for row in rows:
+            window = row._mapping if row.used is not None else None
+            found[row.name] = _usage(row.id, int(row.rate_limit), window, stamp)
+        return found
 
     async def prune(self, *, before: datetime) -> int:
         """Delete windows that started before `before` (kept for history until then)."""
@@ -262,6 +269,20 @@ async def _window(conn: AsyncConnection, app_id: int, start: datetime) -> Any:
     stmt = budget_windows.select().where(_W.app_id == app_id, _W.window_start == start)
     row = (await conn.execute(stmt)).first()
     return None if row is None else row._mapping
+
+
+def _usage(app_id: int, limit: int, row: Any, now: datetime) -> BudgetUsage:
+    counts = {p: 0 if row is None else row[f"used_{p.value}"] for p in Priority}
+    parked = None if row is None else row["parked_until"]
+    return BudgetUsage(
+        app_id=app_id,
+        window_start=window_start(now),
+        window_end=window_end(now),
+        limit=limit,
+        used=0 if row is None else row["used"],
+        by_priority=counts,
+        parked_until=parked if parked is not None and parked > now else None,
+    )
 
 
 def _blocks(row: Any, now: datetime, cost: int, cap: int) -> bool:

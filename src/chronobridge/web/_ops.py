@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from chronobridge.connections import Callback, complete_authorization
+from chronobridge.connections import Callback, complete_authorization, observe_budgets
 from chronobridge.errors import HubError
 from chronobridge.web._state import state_of
 
@@ -37,8 +37,12 @@ async def healthz(request: Request) -> Response:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """Prometheus text: the process's default registry, then the hub's own (the budget)."""
+    """Prometheus text: the process's default registry, then the hub's own. The budget gauges
+    are read from the store at scrape time (every process's calls, cached for a second)."""
     state = state_of(request)
+    services = state.services
+    if services is not None:
+        await observe_budgets(services.db, services.metrics, now=services.now())
     text = generate_latest(REGISTRY).decode("utf-8")
     if state.metrics is not None:
         text += state.metrics()
