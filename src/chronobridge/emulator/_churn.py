@@ -12,7 +12,6 @@ flags, vaccines, clinical notes locked and unlocked.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,9 +22,17 @@ from starlette.routing import BaseRoute, Route
 
 from chronobridge.emulator import _churn_makers as makers
 from chronobridge.emulator._churn_makers import Done, Maker, Workbench
+from chronobridge.emulator._control_input import (
+    ControlError,
+    as_object,
+    integer,
+    number,
+    read_json,
+)
 from chronobridge.emulator._state import EmulatorState
 
 MAX_PER_CALL = 1000
+MAX_PER_MINUTE = 6000.0
 
 # (weight, maker): how often a busy front desk does each thing.
 ACTIONS: tuple[tuple[int, Maker], ...] = (
@@ -99,14 +106,11 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def churn(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
-            count = int(body.get("changes", 0))
-            per_minute = body.get("per_minute")
-            if not 0 <= count <= MAX_PER_CALL:
-                raise ValueError(f"changes must be between 0 and {MAX_PER_CALL}")
-            if per_minute is not None:
-                found.per_minute = _rate(per_minute)
-        except (ValueError, TypeError, AttributeError) as exc:
+            body = as_object(await read_json(request))
+            count = integer(body, "changes", 0, low=0, high=MAX_PER_CALL)
+            if body.get("per_minute") is not None:
+                found.per_minute = number(body, "per_minute", 0.0, low=0.0, high=MAX_PER_MINUTE)
+        except ControlError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
         done = found.run(count)
         return JSONResponse({**found.json(), "changes": [d.json() for d in done]})
@@ -129,10 +133,3 @@ def background(state: EmulatorState) -> list[Callable[[], Coroutine[Any, Any, No
             found.run(1)
 
     return [steady]
-
-
-def _rate(value: Any) -> float:
-    rate = float(value)
-    if not 0 <= rate <= 6000:
-        raise ValueError("per_minute must be between 0 and 6000")
-    return rate

@@ -14,7 +14,6 @@ Unauthenticated by design (bind the emulator to localhost). DrChrono has no such
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,8 +23,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chronobridge.emulator import _control_apps
-from chronobridge.emulator._control_apps import ControlError
-from chronobridge.emulator._faults import FaultError, faults
+from chronobridge.emulator._control_input import (
+    ControlError,
+    as_object,
+    boolean,
+    number,
+    read_json,
+    text,
+)
+from chronobridge.emulator._faults import check, faults
 from chronobridge.emulator._gate import windows
 from chronobridge.emulator._oauth_grants import OAuthError, book, parse_scopes, token_body
 from chronobridge.emulator._state import EmulatorState, Stats
@@ -67,7 +73,7 @@ def _endpoint(state: EmulatorState, handler: Handler) -> Callable[[Request], Awa
             return await answer if isinstance(answer, Awaitable) else answer
         except ControlError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
-        except (FaultError, OAuthError, ValueError, TypeError, KeyError) as exc:
+        except (OAuthError, ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"detail": _message(exc)}, status_code=400)
 
     return endpoint
@@ -86,11 +92,7 @@ class _Call:
 async def _body(request: Request) -> Any:
     if request.method in ("GET", "DELETE"):
         return {}
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        raise ControlError("the body must be JSON") from None
+    return await read_json(request)
 
 
 def _message(exc: Exception) -> str:
@@ -130,22 +132,49 @@ def clock(state: EmulatorState, call: _Call) -> Response:
 
 
 def move_clock(state: EmulatorState, call: _Call) -> Response:
-    body = call.body
-    if "freeze" in body:
-        state.clock.freeze(frozen=bool(body["freeze"]))
-    if "set" in body:
-        state.clock.set(_aware(str(body["set"])))
-    if "advance" in body:
-        state.clock.advance(timedelta(seconds=float(body["advance"])))
+    """Checks every field before changing anything, and keeps the clock where datetime
+    arithmetic (token lifetimes, retry schedules, date ranges) cannot overflow."""
+    body = as_object(call.raw)
     if not {"freeze", "set", "advance"} & set(body):
         raise ControlError('send {"advance": seconds}, {"set": iso time} or {"freeze": bool}')
+    freeze = boolean(body, "freeze", default=False) if "freeze" in body else None
+    target = _aware(text(body, "set")) if "set" in body else None
+    advance = number(body, "advance", 0.0, low=-MAX_ADVANCE, high=MAX_ADVANCE)
+    _check_time(_moved(target or state.clock.now(), advance))
+    if freeze is not None:
+        state.clock.freeze(frozen=freeze)
+    if target is not None:
+        state.clock.set(target)
+    if advance:
+        state.clock.advance(timedelta(seconds=advance))
     registry(state).wake()  # retries that just fell due go out now
     return clock(state, call)
 
 
-def _aware(text: str) -> datetime:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+CLOCK_EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+CLOCK_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+MAX_ADVANCE = (CLOCK_LATEST - CLOCK_EARLIEST).total_seconds()
+
+
+def _aware(value: str | None) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ControlError("set must be an ISO 8601 time, e.g. 2030-01-01T09:00:00Z") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _moved(start: datetime, seconds: float) -> datetime:
+    _check_time(start)
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:  # past year 9999
+        return CLOCK_LATEST
+
+
+def _check_time(when: datetime) -> None:
+    if not CLOCK_EARLIEST <= when < CLOCK_LATEST:
+        raise ControlError("the clock must stay between 1971-01-01 and 9000-01-01 (UTC)")
 
 
 # --- tokens and OAuth -------------------------------------------------------------------------
@@ -171,7 +200,9 @@ def issue_token(state: EmulatorState, call: _Call) -> Response:
     user = _user_id(state, call.body.get("user"))
     if app is None or user is None:
         raise ControlError("client_id and user must name an application and a user", 404)
-    scopes = parse_scopes(call.body.get("scope"))
+    if not app.may_authorize(state.users[user]):
+        raise ControlError("this application is private to another practice", 403)
+    scopes = parse_scopes(text(call.body, "scope"))
     state.revoke_user_tokens(client_id=app.client_id, user_id=user)
     token = state.issue_token(client_id=app.client_id, user_id=user, scopes=scopes)
     book(state).start_family(token)
@@ -179,7 +210,7 @@ def issue_token(state: EmulatorState, call: _Call) -> Response:
 
 
 def auto_approve(state: EmulatorState, call: _Call) -> Response:
-    name = call.body.get("user")
+    name = text(call.body, "user")
     if name is not None and _user_id(state, name) is None:
         raise ControlError(f"no user {name!r}", 404)
     book(state).auto_approve = name
@@ -204,10 +235,11 @@ def list_faults(state: EmulatorState, call: _Call) -> Response:
 
 def add_faults(state: EmulatorState, call: _Call) -> Response:
     """One fault description, or {"faults": [...]} for several at once."""
-    specs = call.body.get("faults", [call.body])
+    specs = as_object(call.raw).get("faults", [call.raw])
     if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
         raise ControlError("faults must be a list of objects")
-    added = [faults(state).add(spec).json() for spec in specs]
+    checked = [check(spec) for spec in specs]  # all or nothing
+    added = [faults(state).keep(script).json() for script in checked]
     return JSONResponse({"added": added}, status_code=201)
 
 

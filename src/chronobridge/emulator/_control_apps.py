@@ -13,14 +13,12 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from chronobridge.emulator._control_input import ControlError, boolean, integer, text
 from chronobridge.emulator._seed import MAIN_PRACTICE
 from chronobridge.emulator._state import App, EmulatorState
 
-
-class ControlError(Exception):
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+MAX_RATE_LIMIT = 10**9
+MAX_ID = 2**31 - 1
 
 
 def list_apps(state: EmulatorState, call: Any) -> Response:
@@ -38,26 +36,30 @@ def put_app(state: EmulatorState, call: Any) -> Response:
     client_id = str(call.path["client_id"])
     old = state.apps.get(client_id)
     body: dict[str, Any] = call.body
-    secret = str(body.get("client_secret") or (old.client_secret if old else ""))
+    secret = text(body, "client_secret") or (old.client_secret if old else "")
     uris = body.get("redirect_uris", list(old.redirect_uris) if old else [])
     if not secret or not isinstance(uris, list) or not uris:
         raise ControlError("a new application needs client_secret and redirect_uris")
+    if not all(isinstance(uri, str) and uri for uri in uris):
+        raise ControlError("redirect_uris must be a list of URLs")
     app = App(
         client_id=client_id,
         client_secret=secret,
-        name=str(body.get("name", old.name if old else client_id)),
-        redirect_uris=tuple(str(uri) for uri in uris),
-        practice_group=int(
-            body.get("practice_group", old.practice_group if old else MAIN_PRACTICE)
+        name=text(body, "name", old.name if old else client_id) or client_id,
+        redirect_uris=tuple(uris),
+        practice_group=integer(
+            body, "practice_group", old.practice_group if old else MAIN_PRACTICE, low=1, high=MAX_ID
         ),
-        private=bool(body.get("private", old.private if old else False)),
-        rate_limit=int(body.get("rate_limit", old.rate_limit if old else 500)),
+        private=boolean(body, "private", default=old.private if old else False),
+        rate_limit=integer(
+            body, "rate_limit", old.rate_limit if old else 500, low=1, high=MAX_RATE_LIMIT
+        ),
         patient_iframe_url=_optional(body, "patient_iframe_url", old),
         clinical_note_iframe_url=_optional(body, "clinical_note_iframe_url", old),
-        iframe_height=int(body.get("iframe_height", old.iframe_height if old else 600)),
+        iframe_height=integer(
+            body, "iframe_height", old.iframe_height if old else 600, low=1, high=10_000
+        ),
     )
-    if app.rate_limit < 1:
-        raise ControlError("rate_limit must be at least 1")
     state.apps[client_id] = app
     return JSONResponse(app_json(app), status_code=200 if old else 201)
 
@@ -78,8 +80,7 @@ def app_json(app: App) -> dict[str, Any]:
 
 def _optional(body: dict[str, Any], name: str, old: App | None) -> str | None:
     if name in body:
-        value = body[name]
-        return str(value) if value else None
+        return text(body, name) or None
     return getattr(old, name) if old else None
 
 

@@ -8,7 +8,6 @@ App Directory permission (and the same practice).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from chronobridge.emulator._control_input import ControlError, as_object, read_json
 from chronobridge.emulator._pages import error_page, render
 from chronobridge.emulator._state import MANAGE_APP_DIRECTORY, App, EmulatorState, User
 
@@ -58,10 +58,10 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
 
     async def api_deauthorize(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
-            return JSONResponse(deauthorize(state, body if isinstance(body, dict) else {}))
-        except json.JSONDecodeError:
-            return JSONResponse({"detail": "the body must be JSON"}, status_code=400)
+            body = as_object(await read_json(request))
+            return JSONResponse(deauthorize(state, body))
+        except ControlError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
         except DirectoryError as exc:
             return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from chronobridge.emulator._control_input import ControlError, integer, number, text
 from chronobridge.emulator._gate import throttled
 from chronobridge.emulator._state import EmulatorState, Principal
 
@@ -27,7 +28,12 @@ DELIVERY_KINDS: tuple[str, ...] = ("duplicate", "delay", "drop")
 ERROR_STATUSES = (500, 502, 503, 504)
 
 
-class FaultError(ValueError):
+MAX_COUNT = 1_000_000
+MAX_DELAY = 600.0  # seconds: longer than any client timeout, short enough never to hang a test
+MAX_RETRY_AFTER = 86_400.0
+
+
+class FaultError(ControlError):
     """A fault description that cannot be scripted (answered with 400)."""
 
 
@@ -79,7 +85,11 @@ class Faults:
 
     def add(self, spec: dict[str, Any]) -> Script:
         """Script a fault from its JSON description (see docs/emulator.md)."""
-        script = _script(next(self._ids), spec)
+        return self.keep(check(spec))
+
+    def keep(self, script: Script) -> Script:
+        """Store a checked script under the next id."""
+        script.id = next(self._ids)
         target = self.deliveries if script.kind in DELIVERY_KINDS else self.scripts
         target.append(script)
         return script
@@ -153,48 +163,42 @@ def parse_cli_faults(text: str) -> list[dict[str, Any]]:
             spec["retry_after"] = float(arg)
         elif arg:
             spec["delay"] = float(arg)
-        _script(0, spec)  # validate early: a bad flag fails at startup, not at the first call
+        check(spec)  # validate early: a bad flag fails at startup, not at the first call
         specs.append(spec)
     return specs
 
 
-def _script(script_id: int, spec: dict[str, Any]) -> Script:
-    kind = str(spec.get("kind", ""))
+def check(spec: dict[str, Any]) -> Script:
+    """A fault description turned into a script (id 0 until kept), or FaultError naming
+    what is wrong: every number finite and in range, so no script can hang a call."""
+    kind = spec.get("kind")
     if kind not in API_KINDS + DELIVERY_KINDS:
         raise FaultError(f"unknown fault kind {kind!r}; use one of {API_KINDS + DELIVERY_KINDS}")
     try:
         script = Script(
-            id=script_id,
-            kind=kind,
+            id=0,
+            kind=str(kind),
             remaining=_count(spec),
-            probability=float(spec.get("probability", 1.0)),
-            client_id=spec.get("client_id"),
-            path=str(spec.get("path", "/api/")),
-            status=int(spec.get("status", 503)),
-            delay=float(spec.get("delay", 0.0)),
-            retry_after=float(spec.get("retry_after", 1.0)),
+            probability=number(spec, "probability", 1.0, low=0.0, high=1.0),
+            client_id=text(spec, "client_id"),
+            path=text(spec, "path", "/api/") or "/api/",
+            status=integer(spec, "status", 503, low=100, high=599),
+            delay=number(spec, "delay", 0.0, low=0.0, high=MAX_DELAY),
+            retry_after=number(spec, "retry_after", 1.0, low=0.0, high=MAX_RETRY_AFTER),
         )
-    except (TypeError, ValueError) as exc:
-        raise FaultError(f"bad fault description: {exc}") from None
-    _check(script)
+    except ControlError as exc:
+        raise FaultError(str(exc)) from None
+    if script.probability <= 0.0:
+        raise FaultError("probability must be in (0, 1]")
+    if script.kind == "error" and script.status not in ERROR_STATUSES:
+        raise FaultError(f"status must be one of {ERROR_STATUSES}")
     return script
 
 
 def _count(spec: dict[str, Any]) -> int | None:
     if "count" in spec:
-        return int(spec["count"])
+        return integer(spec, "count", 1, low=1, high=MAX_COUNT)
     return None if "probability" in spec else 1
-
-
-def _check(script: Script) -> None:
-    if script.remaining is not None and script.remaining < 1:
-        raise FaultError("count must be at least 1")
-    if not 0.0 < script.probability <= 1.0:
-        raise FaultError("probability must be in (0, 1]")
-    if script.kind == "error" and script.status not in ERROR_STATUSES:
-        raise FaultError(f"status must be one of {ERROR_STATUSES}")
-    if script.delay < 0 or script.retry_after < 0:
-        raise FaultError("delays must not be negative")
 
 
 def _request_client(request: Request) -> str | None:

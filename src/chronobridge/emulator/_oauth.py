@@ -155,7 +155,7 @@ def _approve(
     if user is None:
         return _consent(state, request, scopes, error=f"There is no user {username!r}.")
     app = request.app
-    if app.private and user.practice_group != app.practice_group:
+    if not app.may_authorize(user):
         return error_page(
             "Application not available",
             "This application is private to another practice; you cannot authorize it.",

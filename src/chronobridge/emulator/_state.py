@@ -90,6 +90,10 @@ class App:
     clinical_note_iframe_url: str | None = None
     iframe_height: int = 600
 
+    def may_authorize(self, user: User) -> bool:
+        """PRIVATE mode: only users of the application's own practice group may authorize."""
+        return not self.private or user.practice_group == self.practice_group
+
 
 @dataclass(slots=True, kw_only=True)
 class AuthCode:

@@ -12,7 +12,6 @@ control API (DrChrono's API-management page) or the `--webhook-*` flags, and the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from chronobridge.catalog import CATALOG
 from chronobridge.emulator import _webhook_sender
+from chronobridge.emulator._control_input import as_object, boolean, number, read_json
 from chronobridge.emulator._state import EmulatorState
 from chronobridge.emulator._webhook_registry import (
     SIGNATURE_MODES,
@@ -73,9 +73,7 @@ def register(found: WebhookRegistry, client_id: str, spec: dict[str, Any]) -> Re
     if signature not in SIGNATURE_MODES:
         raise ValueError(f"signature must be one of {SIGNATURE_MODES}")
     events = parse_events(spec["events"]) if "events" in spec else (old.events if old else None)
-    timeout = float(spec.get("timeout", old.timeout if old else 5.0))
-    if not 0 < timeout <= 60:
-        raise ValueError("timeout must be between 0 and 60 seconds")
+    timeout = number(spec, "timeout", old.timeout if old else 5.0, low=0.001, high=60.0)
     keep = old is not None and old.url == url and old.verified
     registration = Registration(
         id=old.id if old else _next_id(found),
@@ -83,7 +81,7 @@ def register(found: WebhookRegistry, client_id: str, spec: dict[str, Any]) -> Re
         url=url,
         secret=secret,
         events=events,
-        active=bool(spec.get("active", old.active if old else True)),
+        active=boolean(spec, "active", default=old.active if old else True),
         verified=keep,
         verification=old.verification if keep and old else None,
         signature=signature,
@@ -146,7 +144,7 @@ class _Handlers:
         if client_id not in self.state.apps:
             return _missing("no application has this client_id")
         try:
-            spec = json.loads(await request.body() or b"{}")
+            spec = as_object(await read_json(request))
             registration = register(self.registry, client_id, spec)
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
