@@ -20,6 +20,7 @@ from chronobridge.emulator import (
     _persist,
     _rest,
     _seed,
+    _state_file,
     _webhooks,
 )
 from chronobridge.emulator._clock import Clock
@@ -36,7 +37,16 @@ class Feature(Protocol):
 
 
 # Order matters for routing: literal paths (/_emulator, /o) before the catalog's /api routes.
-FEATURES: tuple[Feature, ...] = (_control, _oauth, _directory, _webhooks, _iframes, _churn, _rest)
+FEATURES: tuple[Feature, ...] = (
+    _control,
+    _state_file,
+    _oauth,
+    _directory,
+    _webhooks,
+    _iframes,
+    _churn,
+    _rest,
+)
 
 
 def build_state(config: EmulatorConfig, *, clock: Clock | None = None) -> EmulatorState:
@@ -80,7 +90,7 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with _background(state):
             yield
-        _persist.save(state)
+        _state_file.state_file(state).save_blocking()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.emulator = state
@@ -127,6 +137,7 @@ class _StatsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            _state_file.note_request(self.state, scope["method"])
             path = scope["path"]
             if not path.startswith("/_emulator"):
                 client_id = scope.get("state", {}).get("client_id")

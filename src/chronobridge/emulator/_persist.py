@@ -1,4 +1,7 @@
-"""`--state-file`: the emulator's data survives restarts (written on shutdown and on demand).
+"""`--state-file`: the emulator's data survives restarts, crashes included.
+
+It is written on shutdown, on demand (`POST /_emulator/state/save`) and every few seconds
+while something changes (`_state_file`), so a `kill -9` loses at most the last moments.
 
 The file is one JSON document: the records, practices and users, applications, codes, tokens
 (with the refresh index), App Directory authorizations, iframe registrations, and every value
@@ -20,6 +23,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+import orjson
 
 from chronobridge.emulator._state import App, AuthCode, EmulatorState, Practice, Token, User
 
@@ -51,18 +56,35 @@ def load(state: EmulatorState) -> bool:
     return True
 
 
-def save(state: EmulatorState) -> None:
-    """Write `state` to its state file, atomically, when one is configured."""
+def save(state: EmulatorState) -> int:
+    """Write `state` to its state file, atomically, when one is configured; the bytes written
+    (0 without a state file)."""
     path = state.config.state_file
     if path is None:
-        return
-    target = Path(path)
+        return 0
+    data = encode(state)
+    write_atomically(Path(path), data)
+    return len(data)
+
+
+def encode(state: EmulatorState) -> bytes:
+    """The state file's content. Taken on the event loop's thread, since it reads live records;
+    writing it can happen elsewhere."""
+    document = snapshot(state)
+    try:
+        return orjson.dumps(document)
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits in a record
+        return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """A temporary file beside the target, flushed to disk, then renamed over it: a crash at
+    any moment leaves the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(snapshot(state), separators=(",", ":"))
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
