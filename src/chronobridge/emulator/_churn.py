@@ -3,10 +3,12 @@
 Random but repeatable (the dice come from `config.seed`) changes made through the RecordStore as
 a simulated staff member: new and edited patients, booked, rescheduled, cancelled and checked-in
 appointments in free slots, tasks and task notes, allergies, medications, problems, patient
-flags, vaccines, clinical notes locked and unlocked.
+flags, vaccines, clinical notes locked and unlocked, and now and then a task, a cash payment or a
+transaction deleted.
 
-    --churn PER_MINUTE                  a steady background rate
+    --churn PER_MINUTE                  a steady background rate (deletions included)
     POST /_emulator/churn {"changes": N} exactly N changes now, answered with what changed
+                                        ({"deletions": true} to include deletions)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from chronobridge.emulator._churn_makers import Done, Maker, Workbench
 from chronobridge.emulator._control_input import (
     ControlError,
     as_object,
+    boolean,
     integer,
     number,
     read_json,
@@ -55,6 +58,14 @@ ACTIONS: tuple[tuple[int, Maker], ...] = (
     (1, makers.vaccinate),
     (2, makers.toggle_note_lock),
 )
+# Rare, as in a real practice; the REST API cannot make these three deletions at all. The steady
+# background churn makes them; a call makes them only when asked, so that a test's N changes
+# for a seed stay the same sequence of creates and edits they always were.
+DELETIONS: tuple[tuple[int, Maker], ...] = (
+    (1, makers.delete_task),
+    (1, makers.delete_payment),
+    (1, makers.delete_transaction),
+)
 
 
 class Churner:
@@ -65,19 +76,20 @@ class Churner:
         self.per_minute = max(0.0, state.config.churn)
         self.total = 0
 
-    def run(self, count: int) -> list[Done]:
+    def run(self, count: int, *, deletions: bool = False) -> list[Done]:
+        actions = ACTIONS + DELETIONS if deletions else ACTIONS
         done: list[Done] = []
         for _ in range(count):
-            change = self._one()
+            change = self._one(actions)
             if change is not None:
                 done.append(change)
         self.total += len(done)
         return done
 
-    def _one(self) -> Done | None:
-        weights = [weight for weight, _ in ACTIONS]
+    def _one(self, actions: tuple[tuple[int, Maker], ...]) -> Done | None:
+        weights = [weight for weight, _ in actions]
         for _ in range(20):  # a maker may find nothing to do (no tasks yet, no free slot)
-            maker = self.bench.rng.choices(ACTIONS, weights=weights)[0][1]
+            maker = self.bench.rng.choices(actions, weights=weights)[0][1]
             change = maker(self.bench)
             if change is not None:
                 return change
@@ -108,11 +120,12 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         try:
             body = as_object(await read_json(request))
             count = integer(body, "changes", 0, low=0, high=MAX_PER_CALL)
+            deletions = boolean(body, "deletions", default=False)
             if body.get("per_minute") is not None:
                 found.per_minute = number(body, "per_minute", 0.0, low=0.0, high=MAX_PER_MINUTE)
         except ControlError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
-        done = found.run(count)
+        done = found.run(count, deletions=deletions)
         return JSONResponse({**found.json(), "changes": [d.json() for d in done]})
 
     return [
@@ -130,6 +143,6 @@ def background(state: EmulatorState) -> list[Callable[[], Coroutine[Any, Any, No
                 await asyncio.sleep(1.0)
                 continue
             await asyncio.sleep(60.0 / found.per_minute)
-            found.run(1)
+            found.run(1, deletions=True)
 
     return [steady]

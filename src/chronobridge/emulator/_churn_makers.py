@@ -63,6 +63,10 @@ class Workbench:
         self.state.records.update(resource, record_id, fields)
         return Done(resource, "updated", record_id)
 
+    def delete(self, resource: str, record_id: int) -> Done:
+        self.state.records.delete(resource, record_id)
+        return Done(resource, "deleted", record_id)
+
     def record(self, resource: str, record_id: int) -> Record:
         found = self.state.records.get(resource, record_id)
         return found if found is not None else {}
@@ -253,6 +257,26 @@ def toggle_note_lock(bench: Workbench) -> Done | None:
         return bench.create("clinical_notes", {**fields, "archived": False})
     locked = bool(bench.record("clinical_notes", note).get("locked"))
     return bench.update("clinical_notes", note, {"locked": not locked})
+
+
+def delete_task(bench: Workbench) -> Done | None:
+    """A finished task removed from the list (TASK_DELETE)."""
+    return _delete(bench, "tasks")
+
+
+def delete_payment(bench: Workbench) -> Done | None:
+    """A cash payment entered by mistake and removed (CASH_PAYMENT_DELETE)."""
+    return _delete(bench, "patient_payments")
+
+
+def delete_transaction(bench: Workbench) -> Done | None:
+    """A line item's posted transaction removed (LINE_ITEM_TRANSACTION_DELETE)."""
+    return _delete(bench, "transactions")
+
+
+def _delete(bench: Workbench, resource: str) -> Done | None:
+    record_id = bench.pick(resource)
+    return None if record_id is None else bench.delete(resource, record_id)
 
 
 def _clinical(

@@ -10,6 +10,8 @@ Unauthenticated by design (bind the emulator to localhost). DrChrono has no such
     PUT  /_emulator/oauth/auto-approve     {"user": name | null}
     GET|POST|DELETE /_emulator/faults      scripted faults (see _faults)
     GET  /_emulator/apps, PUT /_emulator/apps/{client_id}
+    PATCH|DELETE /_emulator/records/{resource}/{id}   staff edits and deletions (see
+                                           _control_records)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from chronobridge.emulator import _control_apps
+from chronobridge.emulator import _control_apps, _control_records
 from chronobridge.emulator._control_input import (
     ControlError,
     as_object,
@@ -55,6 +57,7 @@ def routes(state: EmulatorState) -> list[BaseRoute]:
         ("POST", "/_emulator/faults", add_faults),
         ("DELETE", "/_emulator/faults", reset_faults),
         *_control_apps.TABLE,
+        *_control_records.TABLE,
     ]
     return [Route(path, _endpoint(state, handler), methods=[m]) for m, path, handler in table]
 

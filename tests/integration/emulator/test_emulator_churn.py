@@ -61,3 +61,15 @@ async def test_a_steady_rate_in_the_background() -> None:
         await emu.client.post("/_emulator/churn", json={"per_minute": 0})
         bad = await emu.client.post("/_emulator/churn", json={"changes": -1})
         assert bad.status_code == 400
+
+
+async def test_deletions_only_when_asked_and_only_of_what_the_api_cannot_delete() -> None:
+    async with emulator(CONFIG) as emu:
+        plain = await churn(emu.client, 120)
+        assert all(d["kind"] != "deleted" for d in plain)
+        answer = await emu.client.post("/_emulator/churn", json={"changes": 120, "deletions": True})
+        deleted = {d["resource"] for d in answer.json()["changes"] if d["kind"] == "deleted"}
+        assert deleted == {"tasks", "patient_payments", "transactions"}
+        for change in answer.json()["changes"]:
+            if change["kind"] == "deleted":
+                assert emu.state.records.get(change["resource"], change["id"]) is None
