@@ -62,6 +62,10 @@ def test_lists_use_results_envelope_and_page_limits() -> None:
     assert "primary_insurance" in schema["x-verbose-required"]
     appointments = CATALOG.operation("appointments_list")
     assert appointments.required_one_of == ("since", "occurred_since", "date", "date_range")
+    # The document's own note on GET /api/audit_log: one of since, date or date_range.
+    assert CATALOG.operation("audit_log_list").required_one_of == ("since", "date", "date_range")
+    others = [op.name for op in CATALOG if op.required_one_of]
+    assert sorted(others) == ["appointments_list", "audit_log_list"]
     assert appointments.verbose_page_size_max == 25
     batch = CATALOG.operation("patients_list_create")
     assert batch.kind is Kind.BATCH_SUBMIT

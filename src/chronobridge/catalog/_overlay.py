@@ -25,8 +25,13 @@ VERBOSE_PAGE_SIZE_MAX_BY_PATH = {"/api/appointments": 25}
 BATCH_PAGE_SIZE_MAX = 1000
 BATCH_PAGE_SIZE_MAX_BY_PATH = {"/api/clinical_note_field_values_list": 20000}
 
-# Facts §3: GET /api/appointments must carry one of these.
-REQUIRED_ONE_OF = {("get", "/api/appointments"): ("since", "occurred_since", "date", "date_range")}
+# Facts §3: GET /api/appointments must carry one of these; the document's own description of
+# GET /api/audit_log says the same of since, date and date_range ("Either `since`, `date` or
+# `date_range` parameter must be specified."). These are the document's only two such notes.
+REQUIRED_ONE_OF = {
+    ("get", "/api/appointments"): ("since", "occurred_since", "date", "date_range"),
+    ("get", "/api/audit_log"): ("since", "date", "date_range"),
+}
 
 # Facts §8: appointment ids are strings ("143422207", or "<date>_<id>" for virtual instances).
 STRING_ID_PATHS = ("/api/appointments", "/api/appointments_list")

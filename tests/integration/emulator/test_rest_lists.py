@@ -142,6 +142,17 @@ async def test_appointments_need_one_date_filter() -> None:
     assert reversed_range.status_code == 400
 
 
+async def test_the_audit_log_needs_since_date_or_date_range() -> None:
+    state = make_state()
+    async with api(state) as client:
+        bare = await client.get("/api/audit_log")
+        dated = await client.get("/api/audit_log", params={"since": "2000-01-01"})
+    assert bare.status_code == 400
+    assert bare.json() == {"detail": "One of since, date, date_range is required."}
+    assert dated.status_code == 200
+    assert dated.json()["results"]
+
+
 async def test_date_and_date_range_select_by_local_scheduled_day() -> None:
     state = make_state()
     days = sorted({r["scheduled_time"][:10] for r, _m in state.records.scan("appointments")})
@@ -222,12 +233,14 @@ async def test_messages_filter_on_updated_since() -> None:
 
 @pytest.mark.parametrize(
     "op",
-    [op for op in CATALOG.operations if op.kind is Kind.LIST and op.resource != "appointments"],
+    [op for op in CATALOG.operations if op.kind is Kind.LIST],
     ids=lambda op: op.name,
 )
 async def test_every_list_returns_seeded_rows_that_fit_the_schema(op: Any) -> None:
     state = make_state(patients=8, appointments=20)
     params = {"payer_type": "primary"} if op.resource == "insurances" else {}
+    if op.required_one_of:
+        params["since"] = "2000-01-01"
     async with api(state) as client:
         response = await client.get(op.path, params=params)
     assert response.status_code == 200, response.text
