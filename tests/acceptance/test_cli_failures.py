@@ -20,7 +20,7 @@ def test_a_wrong_client_id(tmp_path: Path) -> None:
         line = Cli.against(tmp_path, emu.url)("connect", CHRONOBRIDGE_CLIENT_ID="no-such-app")
     assert line.error_line() == (
         "Error: DrChrono does not know the client id no-such-app. Copy the client id from "
-        "DrChrono's API page into CHRONOBRIDGE_CLIENT_ID (or chronobridge apps add --client-id)."
+        "DrChrono's API page: set CHRONOBRIDGE_CLIENT_ID."
     )
 
 
@@ -30,7 +30,7 @@ def test_a_wrong_client_secret(tmp_path: Path) -> None:
     assert result.error_line() == (
         "Error: DrChrono refused the client id or client secret of application 'default'. Copy "
         "the client id and secret again from DrChrono's API page into CHRONOBRIDGE_CLIENT_ID and "
-        "CHRONOBRIDGE_CLIENT_SECRET (or chronobridge apps add)."
+        "CHRONOBRIDGE_CLIENT_SECRET."
     )
     assert "wrong-one" not in result.both
 
@@ -39,9 +39,10 @@ def test_an_unregistered_redirect_uri(tmp_path: Path) -> None:
     with emulator(auto_approve="doctor1") as emu:
         uri = "http://127.0.0.1:9/elsewhere"
         result = Cli.against(tmp_path, emu.url)("connect", CHRONOBRIDGE_REDIRECT_URI=uri)
-    assert result.error_line().startswith(
+    assert result.error_line() == (
         f"Error: DrChrono refused the redirect URI {uri}: it is not registered for client id "
-        f"{DEFAULT_CLIENT_ID}. Register that exact URI on DrChrono's API page"
+        f"{DEFAULT_CLIENT_ID}. Register that exact URI on DrChrono's API page, or set "
+        "CHRONOBRIDGE_REDIRECT_URI with one that is."
     )
 
 

@@ -105,7 +105,8 @@ def _deauthorize_the_provider(cli: Cli, emu: Emulator) -> None:
         "in to DrChrono as staff1."
     )
     assert cli("call", "GET", "/api/doctors").error_line() == (
-        "Error: No connection yet. Run chronobridge connect."
+        "Error: No connection is active (doctor1 was deauthorized, staff1 was deauthorized). "
+        "Run chronobridge connect and sign in to DrChrono as doctor1 (or the user to act as)."
     )
 
 

@@ -1,20 +1,24 @@
-"""`chronobridge apps add | list`: the DrChrono API applications the hub uses.
+"""`chronobridge apps add | list | update | remove`: the DrChrono API applications the hub uses.
 
-Secrets (client secret, webhook secret) are asked for with a hidden prompt when not given and
-are never printed back.
+Secrets (client secret, webhook secret) are asked for with a hidden prompt when not given (or
+given as `-`) and are never printed back. The application the environment describes
+(CHRONOBRIDGE_CLIENT_ID) takes its client secret, redirect URI, scopes, API version and URL from
+the environment; `apps update` changes the rest, and everything of an app from `apps add`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
 from typing import Annotated
 
 import typer
 
 from chronobridge.catalog import SCOPES
-from chronobridge.cli._common import FormatOpt, OutputFormat, table
-from chronobridge.cli._errors_out import run
+from chronobridge.cli._common import FormatOpt, OutputFormat, actor, table
+from chronobridge.cli._errors_out import fail, run
 from chronobridge.errors import ConfigError
 from chronobridge.store import App, AppSpec
 from chronobridge.wiring import Hub, load_settings
@@ -23,9 +27,13 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Register and list DrChrono API applications.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Register, list, change and remove DrChrono API applications.", no_args_is_help=True
+    )
     group.command("add")(add)
     group.command("list")(list_apps)
+    group.command("update")(update)
+    group.command("remove")(remove)
     app.add_typer(group, name="apps")
 
 
@@ -68,7 +76,9 @@ def add(
     rate_limit: Annotated[int, typer.Option(min=1, help="Calls per hour DrChrono allows.")] = 500,
 ) -> None:
     """Register a DrChrono API application (its secrets are stored encrypted)."""
-    secret = client_secret or typer.prompt("Client secret", hide_input=True)
+    secret = _given(client_secret, "Client secret", option="--client-secret") or _ask(
+        "Client secret", option="--client-secret"
+    )
     chosen_scopes = _scopes(scopes)
 
     async def work() -> App:
@@ -93,6 +103,133 @@ def add(
 
     created = run(work)
     typer.echo(f"Registered application {created.name} (client id {created.client_id}).")
+
+
+NameArg = Annotated[str, typer.Argument(help="The application's name (or client id).")]
+PROMPT = "-"  # an option's value that means: ask for it with a hidden prompt
+
+
+def update(
+    name: NameArg,
+    *,
+    new_name: Annotated[
+        str | None, typer.Option("--name", help="A new name.", show_default=False)
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(help="The client secret ('-': asked for, hidden).", show_default=False),
+    ] = None,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Registered redirect URI (repeatable; replaces them all).", show_default=False
+        ),
+    ] = None,
+    scopes: Annotated[
+        str | None, typer.Option(help="Scopes to ask for (spaces or commas).", show_default=False)
+    ] = None,
+    api_version: Annotated[
+        str | None, typer.Option(help="DrChrono API version header.", show_default=False)
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(help="The webhook's secret token ('-': asked for).", show_default=False),
+    ] = None,
+    drchrono_url: Annotated[
+        str | None, typer.Option(help="DrChrono's base URL.", show_default=False)
+    ] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(min=1, help="Calls per hour DrChrono allows.", show_default=False)
+    ] = None,
+) -> None:
+    """Change a registered application: a wrong secret or redirect URI, new scopes, a name."""
+    changes = {
+        "name": new_name,
+        "client_secret": _given(client_secret, "Client secret", option="--client-secret"),
+        "redirect_uris": tuple(redirect_uri) if redirect_uri else None,
+        "scopes": _scopes(scopes) if scopes is not None else None,
+        "api_version": api_version,
+        "webhook_secret": _given(webhook_secret, "Webhook secret", option="--webhook-secret"),
+        "drchrono_url": drchrono_url.rstrip("/") if drchrono_url else None,
+        "rate_limit": rate_limit,
+    }  # fmt: skip
+
+    async def work() -> tuple[App, App]:
+        async with Hub.open() as hub:
+            before = await hub.app(name)
+            return before, await hub.update_app(before, actor=actor(), **changes)
+
+    before, after = run(work)
+    changed = sorted(k for k in changes if getattr(before, k) != getattr(after, k))
+    if not changed:
+        typer.echo(f"Application {after.name} is unchanged.")
+        return
+    typer.echo(f"Updated application {after.name}: {', '.join(changed)}.")
+
+
+def remove(
+    name: NameArg,
+    *,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    deauthorize_all: Annotated[
+        bool,
+        typer.Option(
+            "--deauthorize",
+            help="Deauthorize its connections first (DrChrono's "
+            "semantics), instead of refusing while one is active.",
+        ),
+    ] = False,
+) -> None:
+    """Remove an application and everything stored for it (connections, synced records, logs)."""
+
+    async def work() -> tuple[str, int] | None:
+        async with Hub.open() as hub:
+            chosen = await hub.app(name)
+            if not yes and not _confirm(_question(chosen.name, deauthorize_all=deauthorize_all)):
+                return None
+            count = await hub.remove_app(chosen, actor=actor(), deauthorize_all=deauthorize_all)
+            return chosen.name, count
+
+    result = run(work)
+    if result is None:
+        typer.echo("Nothing changed.")
+        raise typer.Exit(1)
+    typer.echo(f"Removed application {result[0]} and its {result[1]} connection(s).")
+
+
+def _question(name: str, *, deauthorize_all: bool) -> str:
+    first = "deauthorize its connections at DrChrono, then " if deauthorize_all else ""
+    return (
+        f"Remove application {name}? This will {first}delete its connections, tokens, "
+        "budget, API log, webhook log and every record synced for it."
+    )
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        fail("No terminal to confirm the removal. Pass --yes to remove without a question.")
+
+
+def _given(value: str | None, prompt: str, *, option: str) -> str | None:
+    """An option's value: None when left out, asked for (hidden) when given as '-'."""
+    return _ask(prompt, option=option) if value == PROMPT else value
+
+
+def _ask(prompt: str, *, option: str) -> str:
+    """A hidden prompt at a terminal, else one line piped on stdin; with neither, one sentence
+    naming the option (instead of click's bare "Aborted.")."""
+    answer = ""
+    if sys.stdin.isatty():
+        with contextlib.suppress(typer.Abort):
+            answer = typer.prompt(prompt, hide_input=True)
+    else:
+        answer = sys.stdin.readline().rstrip("\r\n")
+    if not answer:
+        fail(f"No {prompt.lower()} was given and there is no terminal to ask for it. Pass "
+             f"{option} VALUE (or pipe it on stdin).")  # fmt: skip
+    return answer
 
 
 def list_apps(*, output: FormatOpt = OutputFormat.TABLE) -> None:

@@ -22,7 +22,13 @@ from chronobridge.ingress import SignatureMode
 from chronobridge.settings import Settings
 from chronobridge.store import Database, load_keyring
 from chronobridge.web import MIB, ServeOptions, create_app
-from chronobridge.wiring import Hub, clock_offset, install_job_contexts, worker_config
+from chronobridge.wiring import (
+    Hub,
+    clock_offset,
+    environment_client_id,
+    install_job_contexts,
+    worker_config,
+)
 
 __all__ = ["register", "serve"]
 
@@ -100,7 +106,7 @@ def serve(
         default_client_id=settings.client_id,
         worker=config,
         processing=processing,
-        services=lambda db: _services(db, metrics),
+        services=lambda db: _services(db, metrics, settings),
         metrics=metrics.exposition,
         freeze_gc=True,
     )
@@ -114,8 +120,11 @@ async def _register_default_app(settings: Settings) -> None:
         await hub.default_app()
 
 
-def _services(db: Database, metrics: HubMetrics) -> Services:
-    return Services(db=db, clock=offset_clock(clock_offset()), metrics=metrics)
+def _services(db: Database, metrics: HubMetrics, settings: Settings) -> Services:
+    return Services(
+        db=db, clock=offset_clock(clock_offset()), metrics=metrics,
+        environment_client_id=environment_client_id(settings),
+    )  # fmt: skip
 
 
 def _run(app: FastAPI, *, host: str, port: int, log_level: str, worker: bool) -> None:

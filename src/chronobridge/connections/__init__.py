@@ -13,6 +13,7 @@ See docs/connections.md. This package sits between the sync engine and the store
 it may use the client, the store, the domain, the catalog, the errors and the settings.
 """
 
+from chronobridge.connections._apps import remove_app, update_app
 from chronobridge.connections._budget import SharedBudget
 from chronobridge.connections._calls import (
     CallTarget,
@@ -49,6 +50,7 @@ from chronobridge.connections._flow import (
     complete_authorization,
     start_authorization,
 )
+from chronobridge.connections._hints import ENVIRONMENT_APP, from_environment, setting_hint
 from chronobridge.connections._identity import fetch_identity, identity_from
 from chronobridge.connections._iframes import register_iframe, unregister_iframe
 from chronobridge.connections._metrics import HubMetrics, observe_budgets
@@ -59,6 +61,7 @@ from chronobridge.connections._services import Clock, Services, Sleep, WaitPolic
 from chronobridge.connections._tokens import REFRESH_SHARE, ConnectionTokens, gone
 
 __all__ = [
+    "ENVIRONMENT_APP",
     "REFRESH_SHARE",
     "ApiLogObserver",
     "AuthorizationStart",
@@ -97,6 +100,7 @@ __all__ = [
     "error_class",
     "fetch_identity",
     "finish_cleanup",
+    "from_environment",
     "gone",
     "identity_from",
     "observe_budgets",
@@ -106,9 +110,12 @@ __all__ = [
     "parse_pairs",
     "probe_authorization",
     "register_iframe",
+    "remove_app",
     "resolve",
+    "setting_hint",
     "start_authorization",
     "token_source",
     "unregister_iframe",
+    "update_app",
     "user_client",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 
 from chronobridge.client import CallObserver, CallRecord, Priority, error_for
+from chronobridge.connections._hints import from_environment, setting_hint
 from chronobridge.connections._services import Services
 from chronobridge.errors import (
     InvalidClient,
@@ -148,13 +149,24 @@ class TokenEndpoint:
             )  # fmt: skip
         return error or UnexpectedResponse(method="POST", path=path, status=response.status_code)
 
+    def _client_fix(self) -> str:
+        if from_environment(self._services, self.app):
+            return (
+                "Copy the client id and secret again from DrChrono's API page into "
+                "CHRONOBRIDGE_CLIENT_ID and CHRONOBRIDGE_CLIENT_SECRET."
+            )
+        fix = setting_hint(self._services, self.app, "client_secret", value="SECRET")
+        return (
+            f"Copy the client secret again from DrChrono's API page and {fix} (the client id "
+            f"there must be {self.app.client_id})."
+        )
+
     def _oauth_error(self, code: str, step: str) -> OAuthError:
         name = self.app.name
         if code == "invalid_client":
             return InvalidClient(
                 f"DrChrono refused the client id or client secret of application {name!r}",
-                hint="Copy the client id and secret again from DrChrono's API page into "
-                "CHRONOBRIDGE_CLIENT_ID and CHRONOBRIDGE_CLIENT_SECRET (or chronobridge apps add).",
+                hint=self._client_fix(),
             )
         if code == "invalid_grant" and step == "the authorization code":
             return InvalidGrant(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx2
 
 from chronobridge.connections._flow import AuthorizationStart, Callback
+from chronobridge.connections._hints import setting_hint
 from chronobridge.connections._services import Services
 from chronobridge.errors import (
     InvalidClient,
@@ -47,10 +48,10 @@ async def probe_authorization(services: Services, start: AuthorizationStart) -> 
             f"DrChrono could not be reached at {start.app.drchrono_url} "
             f"(GET /o/authorize/: {type(exc).__name__})"
         ) from None
-    return _classify(start, response)
+    return _classify(services, start, response)
 
 
-def _classify(start: AuthorizationStart, response: httpx2.Response) -> Probe:
+def _classify(services: Services, start: AuthorizationStart, response: httpx2.Response) -> Probe:
     status = response.status_code
     if status in _REDIRECTS:
         location = str(response.request.url.join(response.headers.get("location", "")))
@@ -65,23 +66,23 @@ def _classify(start: AuthorizationStart, response: httpx2.Response) -> Probe:
             method="GET", path="/o/authorize/", status=status,
             hint="DrChrono is having trouble; try chronobridge connect again in a few minutes.",
         )  # fmt: skip
-    raise _refusal(start, status, response.text[:_PAGE_CHARS].lower())
+    raise _refusal(services, start, status, response.text[:_PAGE_CHARS].lower())
 
 
-def _refusal(start: AuthorizationStart, status: int, page: str) -> OAuthError:
+def _refusal(services: Services, start: AuthorizationStart, status: int, page: str) -> OAuthError:
     app = start.app
     if "redirect" in page:
+        fix = setting_hint(services, app, "redirect_uris", value="URI")
         return RedirectMismatch(
             f"DrChrono refused the redirect URI {start.redirect_uri}: it is not registered "
             f"for client id {app.client_id}",
-            hint="Register that exact URI on DrChrono's API page, or set "
-            "CHRONOBRIDGE_REDIRECT_URI (chronobridge apps add --redirect-uri) to a registered one.",
+            hint=f"Register that exact URI on DrChrono's API page, or {fix} with one that is.",
         )
     if "client" in page:
+        fix = setting_hint(services, app, "client_id")
         return InvalidClient(
             f"DrChrono does not know the client id {app.client_id}",
-            hint="Copy the client id from DrChrono's API page into CHRONOBRIDGE_CLIENT_ID "
-            "(or chronobridge apps add --client-id).",
+            hint=f"Copy the client id from DrChrono's API page: {fix}.",
         )
     return OAuthError(
         f"DrChrono refused the authorization request (HTTP {status})",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chronobridge.errors import ConfigError
+from chronobridge.connections._status import gone
+from chronobridge.errors import ConfigError, HubError, NeedsReconnect
 from chronobridge.store import App, Connection, ConnectionStatus, Role
 
 __all__ = ["choose_app", "choose_connection"]
@@ -47,8 +48,31 @@ def choose_connection(connections: list[Connection], name: str | None) -> Connec
         return found[0]
     active = [c for c in connections if c.status is ConnectionStatus.ACTIVE]
     if not active:
-        raise ConfigError("No connection yet", hint="Run chronobridge connect.")
+        raise _none_active(connections)
     if len(active) == 1:
         return active[0]
     doctors = [c for c in active if c.role is Role.DOCTOR]
     return (doctors or active)[0]
+
+
+def _none_active(connections: list[Connection]) -> HubError:
+    """No connection yet, or only some that must be authorized again: who, and what to run."""
+    if not connections:
+        return ConfigError("No connection yet", hint="Run chronobridge connect.")
+    providers = [c for c in connections if c.role is Role.DOCTOR]
+    first = (providers or connections)[0]
+    if len(connections) == 1:
+        return gone(first)
+    states = ", ".join(f"{c.username} {_STATES[c.status]}" for c in connections)
+    return NeedsReconnect(
+        f"No connection is active ({states})",
+        hint=f"Run chronobridge connect and sign in to DrChrono as {first.username} (or the "
+        "user to act as).",
+    )
+
+
+_STATES = {
+    ConnectionStatus.ACTIVE: "is active",
+    ConnectionStatus.NEEDS_RECONNECT: "must reconnect",
+    ConnectionStatus.DEAUTHORIZED: "was deauthorized",
+}

@@ -73,6 +73,9 @@ class Services:
     # Seconds a token source trusts its token in memory before reading the stored row again
     # (clients of `open_client` check the connection's status on every call anyway).
     token_recheck: float = 2.0
+    # The client id the environment describes (CHRONOBRIDGE_CLIENT_ID): errors about that app's
+    # settings name the environment variable; about any other, `chronobridge apps update`.
+    environment_client_id: str | None = None
     sources: dict[int, ConnectionTokens] = field(default_factory=dict, repr=False)
 
     def now(self) -> datetime:

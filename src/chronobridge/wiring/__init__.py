@@ -7,7 +7,14 @@
   with the same ingest hooks for polls, webhooks and write-back.
 """
 
-from chronobridge.wiring._hub import CLOCK_OFFSET_ENV, DEFAULT_APP, Hub, clock_offset, load_settings
+from chronobridge.wiring._hub import (
+    CLOCK_OFFSET_ENV,
+    DEFAULT_APP,
+    Hub,
+    clock_offset,
+    environment_client_id,
+    load_settings,
+)
 from chronobridge.wiring._jobs import (
     QUEUES,
     WORKFLOW_MODULES,
@@ -27,6 +34,7 @@ __all__ = [
     "Hub",
     "JobsEnqueuer",
     "clock_offset",
+    "environment_client_id",
     "hub_clock",
     "ingest_hooks",
     "install_job_contexts",

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from chronobridge.client import DrChronoClient
 from chronobridge.connections import (
+    ENVIRONMENT_APP,
     Clock,
     Deauthorization,
     DirectoryEntry,
@@ -40,8 +41,11 @@ from chronobridge.connections import (
     choose_app,
     choose_connection,
     deauthorize,
+    from_environment,
     offset_clock,
     open_client,
+    remove_app,
+    update_app,
 )
 from chronobridge.domain.budget import Priority
 from chronobridge.errors import ConfigError
@@ -63,11 +67,18 @@ from chronobridge.store import (
 )
 from chronobridge.wiring._cleanup_jobs import JobsCleanupQueue
 
-__all__ = ["CLOCK_OFFSET_ENV", "DEFAULT_APP", "Hub", "clock_offset", "load_settings"]
+__all__ = [
+    "CLOCK_OFFSET_ENV",
+    "DEFAULT_APP",
+    "Hub",
+    "clock_offset",
+    "environment_client_id",
+    "load_settings",
+]
 
 _log = logging.getLogger("chronobridge.wiring")
 CLOCK_OFFSET_ENV = "CHRONOBRIDGE_CLOCK_OFFSET"
-DEFAULT_APP = "default"
+DEFAULT_APP = ENVIRONMENT_APP
 # What the operator may change with `apps add` that the environment does not describe.
 _KEPT_FROM_STORE = (
     "name",
@@ -146,6 +157,7 @@ class Hub:
             transport=transport,
             policy=policy or WaitPolicy(),
             sleep=sleep or asyncio.sleep,
+            environment_client_id=environment_client_id(settings),
         )
         try:
             yield cls(settings, db, services)
@@ -174,7 +186,32 @@ class Hub:
         return choose_app(await Apps(self.db).list(), name, default=default)
 
     async def add_app(self, spec: AppSpec) -> App:
-        return await Apps(self.db).create(spec, now=self.services.now())
+        apps = Apps(self.db)
+        existing = await apps.by_client_id(spec.client_id)
+        if existing is not None:
+            raise ConfigError(
+                f"An application with client id {spec.client_id} exists ({existing.name!r})",
+                hint=_change_instead(self.services, existing),
+            )
+        return await apps.create(spec, now=self.services.now())
+
+    async def update_app(self, app: App, *, actor: str, **changes: object) -> App:
+        """Change a registered application's settings (AppSpec field names; None: unchanged)."""
+        return await update_app(self.services, app, actor=actor, **changes)
+
+    async def remove_app(self, app: App, *, actor: str, deauthorize_all: bool = False) -> int:
+        """Delete the application and everything stored for it; returns its connection count."""
+        if not deauthorize_all:
+            return len(await remove_app(self.services, app, actor=actor))
+        queue = JobsCleanupQueue(self.settings, self.db.keys)
+        try:
+            await queue.prepare()
+            found = await remove_app(
+                self.services, app, actor=actor, deauthorize_all=True, queue=queue
+            )
+        finally:
+            queue.close()
+        return len(found)
 
     async def apps(self) -> list[App]:
         await self.default_app()
@@ -242,6 +279,26 @@ class Hub:
         report = await reencrypt_all(rotated)
         self.db.keys = rotated.keys if not retire else key_file.retire_old_keys()
         return report
+
+
+def environment_client_id(settings: Settings) -> str | None:
+    """The client id of the application the environment describes, if it describes one."""
+    if settings.client_id and settings.client_secret is not None:
+        return settings.client_id
+    return None
+
+
+def _change_instead(services: Services, existing: App) -> str:
+    if from_environment(services, existing):
+        return (
+            "It is the application CHRONOBRIDGE_CLIENT_ID describes: change its settings in "
+            "the environment (chronobridge apps update changes its name, limit and iframes)."
+        )
+    return (
+        f"Change its settings with chronobridge apps update {existing.name} (e.g. "
+        "--client-secret), or remove it first: chronobridge apps remove "
+        f"{existing.name}."
+    )
 
 
 def _kept_from_store(settings: Settings) -> tuple[str, ...]:

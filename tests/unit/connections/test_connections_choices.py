@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chronobridge.connections import choose_app, choose_connection
-from chronobridge.errors import ConfigError
+from chronobridge.errors import ConfigError, NeedsReconnect
 from chronobridge.store import App, Connection, ConnectionStatus, Role
 
 NOW = datetime(2026, 5, 4, tzinfo=UTC)
@@ -64,10 +64,27 @@ def test_the_only_active_connection_else_the_first_providers() -> None:
 
 def test_no_connection_yet_says_run_connect() -> None:
     with pytest.raises(ConfigError) as refused:
-        choose_connection([_conn(3, "doctor2", Role.DOCTOR, GONE)], None)
+        choose_connection([], None)
     assert (str(refused.value), refused.value.hint) == (
         "No connection yet",
         "Run chronobridge connect.",
     )
     with pytest.raises(ConfigError, match="No connection named 'nobody'"):
         choose_connection([], "nobody")
+
+
+def test_connections_that_must_be_authorized_again_are_named() -> None:
+    doctor = _conn(3, "doctor2", Role.DOCTOR, GONE)
+    with pytest.raises(NeedsReconnect) as one:
+        choose_connection([doctor], None)
+    assert (str(one.value), one.value.hint) == (
+        "The connection of doctor2 was deauthorized",
+        "Run chronobridge connect and sign in to DrChrono as doctor2.",
+    )
+    staff = _conn(4, "staff2", Role.STAFF, ConnectionStatus.NEEDS_RECONNECT)
+    with pytest.raises(NeedsReconnect) as several:
+        choose_connection([staff, doctor], None)
+    assert (str(several.value), several.value.hint) == (
+        "No connection is active (staff2 must reconnect, doctor2 was deauthorized)",
+        "Run chronobridge connect and sign in to DrChrono as doctor2 (or the user to act as).",
+    )
