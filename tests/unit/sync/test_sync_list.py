@@ -14,9 +14,10 @@ def _listed() -> dict[str, str]:
         [sys.executable, "-m", "chronobridge", "sync", "--list"],
         capture_output=True,
         text=True,
-        check=True,
-        timeout=60,
+        check=False,
+        timeout=120,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     rows = {}
     for line in done.stdout.splitlines()[1:]:
         name, _, rest = line.partition(" ")
