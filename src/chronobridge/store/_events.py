@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chronobridge.domain.events import ChangeEvent
+from chronobridge.store._bulk import BulkWrite
 from chronobridge.store._database import Database
 from chronobridge.store.tables import change_events
 
@@ -49,9 +51,7 @@ class ChangeEvents:
         if not events:
             return 0
         rows = [*{event.dedupe_key: _values(app_id, event) for event in events}.values()]
-        ins = self._db.insert(change_events)
-        stmt = ins.on_conflict_do_nothing(index_elements=[change_events.c.dedupe_key])
-        return len((await tx.execute(stmt.returning(change_events.c.id), rows)).all())
+        return await _INSERT.run(self._db, tx, rows)
 
     async def after(
         self,
@@ -78,6 +78,14 @@ class ChangeEvents:
             stmt = stmt.where(c.resource == resource)
         async with self._db.read() as conn:
             return int((await conn.execute(stmt)).scalar_one())
+
+
+def _insert_statement(db: Database) -> Any:
+    ins = db.insert(change_events)
+    return ins.on_conflict_do_nothing(index_elements=[change_events.c.dedupe_key])
+
+
+_INSERT = BulkWrite(_insert_statement, counted=change_events.c.id)
 
 
 def _values(app_id: int, event: ChangeEvent) -> dict[str, object]:

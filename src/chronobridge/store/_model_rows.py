@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chronobridge.store._bulk import BulkWrite
 from chronobridge.store._crypto import KeyRing
 from chronobridge.store._database import Database
 from chronobridge.store._records import chunks
@@ -77,7 +78,7 @@ class ModelRows:
             return {}
         keys = self._db.keys
         values = [_values(keys, app_id, row) for row in rows]
-        await tx.execute(self._upsert_statement(), values)
+        await _UPSERT.run(self._db, tx, values)
         return await self._ids(tx, app_id, rows)
 
     async def _ids(
@@ -93,28 +94,6 @@ class ModelRows:
                 )
                 found.update({(m, e): i for i, m, e in await tx.execute(stmt)})
         return {key: row_id for key, row_id in found.items() if key in wanted}
-
-    def _upsert_statement(self) -> Any:
-        ins = self._db.insert(model_rows)
-        new, c = ins.excluded, model_rows.c
-        updated = {
-            name: getattr(new, name)
-            for name in (
-                "resource",
-                "record_id",
-                "data",
-                "mapping_version",
-                "mapping_digest",
-                "provider_external_id",
-                "patient_external_id",
-                "location_external_id",
-                "updated_at",
-            )
-        }
-        return ins.on_conflict_do_update(
-            index_elements=[c.app_id, c.model, c.external_id],
-            set_={**updated, "deleted_at": None},
-        )
 
     async def mark_deleted(
         self, tx: AsyncConnection, *, record_ids: Sequence[int], now: datetime
@@ -188,6 +167,32 @@ class ModelRows:
         )
         async with self._db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
+
+
+def _upsert_statement(db: Database) -> Any:
+    ins = db.insert(model_rows)
+    new, c = ins.excluded, model_rows.c
+    updated = {
+        name: getattr(new, name)
+        for name in (
+            "resource",
+            "record_id",
+            "data",
+            "mapping_version",
+            "mapping_digest",
+            "provider_external_id",
+            "patient_external_id",
+            "location_external_id",
+            "updated_at",
+        )
+    }
+    return ins.on_conflict_do_update(
+        index_elements=[c.app_id, c.model, c.external_id],
+        set_={**updated, "deleted_at": None},
+    )
+
+
+_UPSERT = BulkWrite(_upsert_statement)
 
 
 def _values(keys: KeyRing, app_id: int, row: ModelRowWrite) -> dict[str, Any]:

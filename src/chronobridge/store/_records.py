@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chronobridge.store._bulk import BulkWrite
 from chronobridge.store._crypto import KeyRing
 from chronobridge.store._database import Database
 from chronobridge.store.tables import records
@@ -111,13 +112,14 @@ class Records:
     ) -> dict[str, int]:
         """Insert or update; returns external id → row id of the rows actually written.
 
-        One executemany without RETURNING (with RETURNING, drivers run it row by row), then
-        one read of the ids: a row whose digest is not ours lost a race to a newer version."""
+        One executemany without RETURNING (with RETURNING, drivers run it row by row; on
+        SQLite straight to the driver, see `BulkWrite`), then one read of the ids: a row whose
+        digest is not ours lost a race to a newer version."""
         if not rows:
             return {}
         keys = self._db.keys
         values = [_values(keys, app_id, resource, row, now, fetched_by) for row in rows]
-        await tx.execute(self._upsert_statement(), values)
+        await _UPSERT.run(self._db, tx, values)
         ids = [row.external_id for row in rows]
         stored = await self.versions(tx, app_id=app_id, resource=resource, external_ids=ids)
         wanted = {row.external_id: row.digest for row in rows}
@@ -126,29 +128,6 @@ class Records:
             for external_id, found in stored.items()
             if found.digest == wanted[external_id]  # not ours: a newer version won a race
         }
-
-    def _upsert_statement(self) -> Any:
-        ins = self._db.insert(records)
-        new, old = ins.excluded, records.c
-        same_time = sa.and_(new.updated_at == old.updated_at, new.digest != old.digest)
-        unordered = sa.and_(
-            sa.or_(new.updated_at.is_(None), old.updated_at.is_(None)), new.digest != old.digest
-        )
-        # A record stored as deleted comes back with the same content: a restore (sync.decide).
-        restored = sa.and_(old.deleted_at.is_not(None), new.digest == old.digest)
-        newer = sa.or_(new.updated_at > old.updated_at, same_time, unordered, restored)
-        return ins.on_conflict_do_update(
-            index_elements=[old.app_id, old.resource, old.external_id],
-            set_={
-                "updated_at": new.updated_at,
-                "digest": new.digest,
-                "payload": new.payload,
-                "deleted_at": None,
-                "last_seen_at": new.last_seen_at,
-                "fetched_by": sa.func.coalesce(new.fetched_by, old.fetched_by),
-            },
-            where=newer,
-        )
 
     async def touch(self, tx: AsyncConnection, *, ids: Sequence[int], now: datetime) -> None:
         """Seen again, unchanged."""
@@ -283,6 +262,33 @@ class Records:
         )
         async with self._db.read() as conn:
             return {row[0]: row[1] for row in await conn.execute(stmt)}
+
+
+def _upsert_statement(db: Database) -> Any:
+    ins = db.insert(records)
+    new, old = ins.excluded, records.c
+    same_time = sa.and_(new.updated_at == old.updated_at, new.digest != old.digest)
+    unordered = sa.and_(
+        sa.or_(new.updated_at.is_(None), old.updated_at.is_(None)), new.digest != old.digest
+    )
+    # A record stored as deleted comes back with the same content: a restore (sync.decide).
+    restored = sa.and_(old.deleted_at.is_not(None), new.digest == old.digest)
+    newer = sa.or_(new.updated_at > old.updated_at, same_time, unordered, restored)
+    return ins.on_conflict_do_update(
+        index_elements=[old.app_id, old.resource, old.external_id],
+        set_={
+            "updated_at": new.updated_at,
+            "digest": new.digest,
+            "payload": new.payload,
+            "deleted_at": None,
+            "last_seen_at": new.last_seen_at,
+            "fetched_by": sa.func.coalesce(new.fetched_by, old.fetched_by),
+        },
+        where=newer,
+    )
+
+
+_UPSERT = BulkWrite(_upsert_statement)
 
 
 def _values(
