@@ -29,17 +29,15 @@ An exact rule is downgraded to possible when both genders are known and differ. 
 rule needs the first name, so twins (same birth date and last name, different first names) are
 at most a possible match. Two exact candidates are ambiguous: possible, for a person to decide.
 
-A page of patients is matched with `match_page`, which blocks: each patient is compared only
-with the candidates that share one of its rule keys (the only ones `decide` can count), so a
-page of 1,000 distinct patients costs about 1,000 key lookups, not 1,000,000 comparisons.
+A page of patients at once: `matching_page`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import unicodedata
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -54,7 +52,6 @@ __all__ = [
     "MatchDecision",
     "MatchKey",
     "MatchKind",
-    "PageMatches",
     "PatientIdentity",
     "Rule",
     "decide",
@@ -63,7 +60,6 @@ __all__ = [
     "identity_from_row",
     "lookup_keys",
     "match_keys",
-    "match_page",
     "normalize_email",
     "normalize_gender",
     "normalize_name",
@@ -118,6 +114,11 @@ class PatientIdentity:
 class MatchKey:
     rule: str
     key: bytes
+
+    def __hash__(self) -> int:
+        # The digest alone: it already depends on the rule (the rule's name is hashed with the
+        # parts), and bytes cache their hash, where a (rule, key) tuple is hashed every time.
+        return hash(self.key)
 
     @property
     def lookup(self) -> bool:
@@ -198,10 +199,20 @@ def identity_from_row(values: Mapping[str, Any]) -> PatientIdentity:
 
 
 def hmac_hasher(secret: bytes) -> Hasher:
-    """HMAC-SHA256 with the store's blind-index key (never the encryption key itself)."""
+    """HMAC-SHA256 with the store's blind-index key (never the encryption key itself).
+
+    The keyed state is made once and copied per message: a dozen keys per patient of every
+    page, and `hmac.digest` sets the key up again each time (twice the cost)."""
     if len(secret) < 16:
         raise ValueError("a blind-index key needs at least 16 bytes")
-    return lambda message: hmac.digest(secret, message, "sha256")
+    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def digest(message: bytes) -> bytes:
+        mac = keyed.copy()
+        mac.update(message)
+        return mac.digest()
+
+    return digest
 
 
 def match_keys(patient: PatientIdentity, *, hasher: Hasher) -> tuple[MatchKey, ...]:
@@ -214,7 +225,12 @@ def match_keys(patient: PatientIdentity, *, hasher: Hasher) -> tuple[MatchKey, .
     }
     if patient.gender:
         keys.add(MatchKey(GENDER, hasher(_message(GENDER, (patient.gender,)))))
-    return tuple(sorted(keys))
+    return tuple(sorted(keys, key=_rule_then_key))
+
+
+def _rule_then_key(key: MatchKey) -> tuple[str, bytes]:
+    """MatchKey's own order (its fields in turn), without a dataclass comparison per step."""
+    return key.rule, key.key
 
 
 def lookup_keys(keys: Iterable[MatchKey]) -> tuple[bytes, ...]:
@@ -236,43 +252,6 @@ def decide(incoming: Iterable[MatchKey], candidates: Iterable[Candidate]) -> Mat
     ids = tuple(sorted({s[0] for s in scored}))
     rules = tuple(sorted({r for s in scored for r in s[1]}))
     return MatchDecision(MatchKind.POSSIBLE, ids, rules)
-
-
-@dataclass(frozen=True, slots=True)
-class PageMatches:
-    decisions: dict[int, MatchDecision]
-    """Row → its decision, for the rows that match someone (NONE is left out)."""
-    comparisons: int
-    """Candidates handed to `decide`, over the whole page (what blocking keeps small)."""
-
-
-def match_page(
-    rows: Mapping[int, Iterable[MatchKey]], candidates: Sequence[tuple[int, Candidate]]
-) -> PageMatches:
-    """`decide` for each row against every candidate but itself (rows and candidates are
-    keyed by the same ids), comparing only the candidates that share a rule key with it."""
-    blocks = _blocks(candidates)
-    decisions: dict[int, MatchDecision] = {}
-    comparisons = 0
-    for row, keys in rows.items():
-        mine = frozenset(keys)
-        shared = sorted({at for key in mine for at in blocks.get(key, ())})
-        others = [candidates[at][1] for at in shared if candidates[at][0] != row]
-        comparisons += len(others)
-        decision = decide(mine, others)
-        if decision.kind is not MatchKind.NONE:
-            decisions[row] = decision
-    return PageMatches(decisions, comparisons)
-
-
-def _blocks(candidates: Sequence[tuple[int, Candidate]]) -> dict[MatchKey, list[int]]:
-    """Rule key → positions of the candidates holding it (gender keys never match alone)."""
-    blocks: dict[MatchKey, list[int]] = defaultdict(list)
-    for at, (_, candidate) in enumerate(candidates):
-        for key in candidate.keys:
-            if key.rule in _BY_NAME:
-                blocks[key].append(at)
-    return blocks
 
 
 def _matched(mine: frozenset[MatchKey], theirs: frozenset[MatchKey]) -> frozenset[str]:

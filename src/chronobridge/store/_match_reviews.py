@@ -84,21 +84,7 @@ class MatchReviews:
         self, new: NewReview, *, tx: AsyncConnection | None = None, now: datetime | None = None
     ) -> tuple[Review, bool]:
         """The review for `new.fingerprint`, opened if there was none; (review, opened now)."""
-        values: dict[str, Any] = {
-            "app_id": new.app_id,
-            "kind": new.kind.value,
-            "fingerprint": new.fingerprint,
-            "model_row_id": new.model_row_id,
-            "candidate_id": new.candidate_id,
-            "payload": self._seal(new.payload, new.fingerprint, "payload"),
-            "matched_ids": list(new.matched_ids),
-            "rules": list(new.rules),
-            "strength": new.strength,
-            "writeback_id": new.writeback_id,
-            "status": ReviewStatus.OPEN.value,
-            "created_at": utcnow(now),
-        }
-        insert = self._db.insert(match_reviews).values(values)
+        insert = self._db.insert(match_reviews).values(self._values(new, utcnow(now)))
         insert = insert.on_conflict_do_nothing(index_elements=["app_id", "fingerprint"])
         async with self._db.write(tx) as conn:
             opened = (await conn.execute(insert.returning(match_reviews.c.id))).first()
@@ -111,6 +97,43 @@ class MatchReviews:
                 )
                 row = (await conn.execute(_by_fingerprint(new.app_id, new.fingerprint))).one()
         return _review(row._mapping), opened is not None
+
+    async def open_all(
+        self,
+        reviews: Sequence[NewReview],
+        *,
+        tx: AsyncConnection | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """`open` for many reviews without a write-back, in one statement: each fingerprint
+        that has no review gets one (the first of the batch that names it); the others are
+        left as they are. For the sync's duplicate reviews, a page at a time."""
+        if any(new.writeback_id is not None for new in reviews):
+            raise ValueError("reviews holding a write-back are opened one at a time")
+        if not reviews:
+            return
+        stamp = utcnow(now)
+        rows = [self._values(new, stamp) for new in reviews]
+        insert = self._db.insert(match_reviews)
+        insert = insert.on_conflict_do_nothing(index_elements=["app_id", "fingerprint"])
+        async with self._db.write(tx) as conn:
+            await conn.execute(insert, rows)
+
+    def _values(self, new: NewReview, stamp: datetime) -> dict[str, Any]:
+        return {
+            "app_id": new.app_id,
+            "kind": new.kind.value,
+            "fingerprint": new.fingerprint,
+            "model_row_id": new.model_row_id,
+            "candidate_id": new.candidate_id,
+            "payload": self._seal(new.payload, new.fingerprint, "payload"),
+            "matched_ids": list(new.matched_ids),
+            "rules": list(new.rules),
+            "strength": new.strength,
+            "writeback_id": new.writeback_id,
+            "status": ReviewStatus.OPEN.value,
+            "created_at": stamp,
+        }
 
     async def get(self, review_id: int, *, tx: AsyncConnection | None = None) -> Review | None:
         async with self._db.read(tx) as conn:

@@ -16,12 +16,33 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chronobridge.domain.matching import Candidate, MatchKey
+from chronobridge.store._bulk import BulkWrite
 from chronobridge.store._database import Database
 from chronobridge.store.tables import match_keys, model_rows
 
 __all__ = ["IndexedPatient", "MatchIndex"]
 
 _CHUNK = 400  # keys per lookup statement: far below SQLite's and PostgreSQL's parameter limits
+_INSERT = BulkWrite(lambda db: db.insert(match_keys))
+
+
+_FORGET = match_keys.delete().where(
+    match_keys.c.model_row_id == sa.bindparam("gone_row"),
+    match_keys.c.rule == sa.bindparam("gone_rule"),
+    match_keys.c.key == sa.bindparam("gone_key"),
+)
+
+
+def _index_row(app_id: int, row_id: int, key: MatchKey) -> dict[str, object]:
+    return {"model_row_id": row_id, "app_id": app_id, "rule": key.rule, "key": key.key.hex()}
+
+
+def _forget_row(row_id: int, key: MatchKey) -> dict[str, object]:
+    return {"gone_row": row_id, "gone_rule": key.rule, "gone_key": key.key.hex()}
+
+
+def _index_order(row: Mapping[str, object]) -> tuple[str, str]:
+    return str(row["rule"]), str(row["key"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +70,26 @@ class MatchIndex:
         *,
         tx: AsyncConnection | None = None,
     ) -> None:
-        """Make each row's stored keys exactly these (an empty list removes the row's keys)."""
+        """Make each row's stored keys exactly these (an empty list removes the row's keys).
+
+        Only the differences are written: a re-synced patient whose name, birth date, phones
+        and email did not change keeps its index rows as they are."""
         if not keys_by_row:
             return
-        rows = [
-            {"model_row_id": row_id, "app_id": app_id, "rule": k.rule, "key": k.key.hex()}
-            for row_id, keys in keys_by_row.items()
-            for k in set(keys)
-        ]
         async with self._db.write(tx) as conn:
-            ids = list(keys_by_row)
-            await conn.execute(match_keys.delete().where(match_keys.c.model_row_id.in_(ids)))
-            if rows:
-                await conn.execute(match_keys.insert(), rows)
+            stored = await _keys(conn, list(keys_by_row))
+            gone: list[dict[str, object]] = []
+            added: list[dict[str, object]] = []
+            for row_id, keys in keys_by_row.items():
+                wanted, had = set(keys), stored.get(row_id, frozenset())
+                gone.extend(_forget_row(row_id, k) for k in had - wanted)
+                added.extend(_index_row(app_id, row_id, k) for k in wanted - had)
+            if gone:
+                await conn.execute(_FORGET, gone)
+            # In index order: each insert lands next to the previous one in the (app, rule,
+            # key) index, a third less work for SQLite than a dozen random places per patient.
+            added.sort(key=_index_order)
+            await _INSERT.run(self._db, conn, added)
 
     async def lookup(
         self,

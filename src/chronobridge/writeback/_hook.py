@@ -21,8 +21,8 @@ from chronobridge.domain.matching import (
     MatchKey,
     identity_from_row,
     match_keys,
-    match_page,
 )
+from chronobridge.domain.matching_page import match_page, search_keys
 from chronobridge.store import (
     BlindIndex,
     Database,
@@ -83,7 +83,7 @@ class MatchIndexHook:
         """Match the page against the stored patients and itself; `match_page` compares each
         row only with the candidates sharing one of its keys (linear in the page, not square).
         The page's own rows come from memory: their stored keys are exactly `keys`."""
-        wanted = [k for row_keys in keys.values() for k in row_keys]
+        wanted = [k for row_keys in keys.values() for k in search_keys(row_keys)]
         found = await self._index.lookup(app_id, wanted, exclude_rows=list(keys), tx=tx)
         page = [
             (row_id, Candidate(external_id, frozenset(keys[row_id])))
@@ -91,31 +91,27 @@ class MatchIndexHook:
         ]
         candidates = [*((p.row_id, p.candidate()) for p in found), *page]
         matches = match_page(keys, candidates)
-        for external_id, row_id in stored.items():
-            decision = matches.decisions.get(row_id)
-            if decision is not None:
-                await self._review(tx, app_id, external_id, row_id, decision)
+        reviews = [
+            _review(app_id, external_id, row_id, matches.decisions[row_id])
+            for external_id, row_id in stored.items()
+            if row_id in matches.decisions
+        ]
+        await self._reviews.open_all(reviews, tx=tx)
 
-    async def _review(
-        self,
-        tx: AsyncConnection,
-        app_id: int,
-        external_id: str,
-        row_id: int,
-        decision: MatchDecision,
-    ) -> None:
-        group = (external_id, *decision.patient_ids)
-        review = NewReview(
-            app_id=app_id,
-            kind=ReviewKind.DUPLICATE_IN_DRCHRONO,
-            fingerprint=duplicate_fingerprint(app_id, group),
-            strength=decision.kind.value,
-            matched_ids=decision.patient_ids,
-            rules=decision.rules,
-            candidate_id=external_id,
-            model_row_id=row_id,
-        )
-        await self._reviews.open(review, tx=tx)
+
+def _review(app_id: int, external_id: str, row_id: int, decision: MatchDecision) -> NewReview:
+    """The duplicate review of one row: once per group of patients (its fingerprint)."""
+    group = (external_id, *decision.patient_ids)
+    return NewReview(
+        app_id=app_id,
+        kind=ReviewKind.DUPLICATE_IN_DRCHRONO,
+        fingerprint=duplicate_fingerprint(app_id, group),
+        strength=decision.kind.value,
+        matched_ids=decision.patient_ids,
+        rules=decision.rules,
+        candidate_id=external_id,
+        model_row_id=row_id,
+    )
 
 
 def _keys(values: Mapping[str, Any], hasher: Hasher) -> tuple[MatchKey, ...]:

@@ -11,17 +11,20 @@ import sqlalchemy as sa
 from wb_support import NEW_PATIENT, app_and_connection, count_rows, in_process, services_for
 
 from chronobridge.domain.events import ChangeSource
-from chronobridge.domain.mappings import default_mapping
-from chronobridge.domain.matching import MatchKind
+from chronobridge.domain.mappings import MappingContext, apply, default_mapping
+from chronobridge.domain.matching import MatchKind, identity_from_row, match_keys
 from chronobridge.domain.timezones import TimeZones
 from chronobridge.domain.writeback import ModelChange, WriteAction
 from chronobridge.store import (
     AuditLog,
+    BlindIndex,
     Database,
     KeyRing,
+    MatchIndex,
     ReviewKind,
     reencrypt_all,
 )
+from chronobridge.store.tables import match_keys as mk_table
 from chronobridge.store.tables import match_reviews, metadata
 from chronobridge.sync import ingest
 from chronobridge.writeback import MatchIndexHook, ReviewQueue, match_inbound, model_values, submit
@@ -82,6 +85,44 @@ async def test_duplicates_inside_drchrono_open_one_review(database: Database) ->
     await ReviewQueue(services).dismiss(reviews[0].id, actor="test")
     await sync_in(database, app_id, [drchrono_patient(502, minutes=9)])
     assert await count_rows(database, match_reviews) == 1
+
+
+async def test_the_index_follows_each_patients_identity(database: Database) -> None:
+    """A re-sync stores exactly the keys of the patient's new identity and rewrites only the
+    keys that changed; an update that leaves name, birth date, phones and email alone leaves
+    every index row as it was (the same physical row: SQLite rowid, PostgreSQL xmin)."""
+    app_id, _ = await app_and_connection(database, "unused-token")
+    await sync_in(database, app_id, [drchrono_patient(901), drchrono_patient(902)])
+    before = await _index_rows(database)
+    await sync_in(database, app_id, [drchrono_patient(901, minutes=3, patient_status="I")])
+    assert await _index_rows(database) == before
+    moved = drchrono_patient(
+        902, minutes=4, last_name="Newname", home_phone="", cell_phone="(217) 555-0199"
+    )
+    await sync_in(database, app_id, [moved])
+    after = await _index_rows(database)
+    index = MatchIndex(database)
+    rows = await index.row_ids(app_id, "patient", ["901", "902"])
+    stored = await index.keys_of([rows["901"][0], rows["902"][0]])
+    hasher = await BlindIndex(database).hasher()
+    for record in (drchrono_patient(901), moved):
+        mapped = apply(default_mapping(), "patients", record, MappingContext(timezones=TZ))
+        expected = match_keys(identity_from_row(mapped.values), hasher=hasher)
+        assert stored[rows[str(record["id"])][0]] == frozenset(expected)
+    row_902 = rows["902"][0]
+    kept = {k: v for k, v in before.items() if k[0] == row_902 and k in after}
+    assert {k[1] for k in kept} >= {"dob_email", "first_dob_email"}  # the email stayed
+    assert all(after[k] == v for k, v in kept.items())  # ... and its keys were not rewritten
+    gone = {k[1] for k in before if k[0] == row_902 and k not in after}
+    assert gone >= {"name_dob", "dob_phone"}
+
+
+async def _index_rows(db: Database) -> dict[tuple[int, str, str], str]:
+    """(model row, rule, key) → the row's physical version."""
+    version = sa.literal_column("rowid" if db.is_sqlite else "xmin::text")
+    query = sa.select(mk_table.c.model_row_id, mk_table.c.rule, mk_table.c.key, version)
+    async with db.read() as conn:
+        return {(r[0], r[1], r[2]): str(r[3]) for r in (await conn.execute(query)).all()}
 
 
 async def test_inbound_patients_are_exact_possible_or_new(database: Database) -> None:
