@@ -120,14 +120,16 @@ class Records:
         keys = self._db.keys
         values = [_values(keys, app_id, resource, row, now, fetched_by) for row in rows]
         await _UPSERT.run(self._db, tx, values)
-        ids = [row.external_id for row in rows]
-        stored = await self.versions(tx, app_id=app_id, resource=resource, external_ids=ids)
         wanted = {row.external_id: row.digest for row in rows}
-        return {
-            external_id: found.id
-            for external_id, found in stored.items()
-            if found.digest == wanted[external_id]  # not ours: a newer version won a race
-        }
+        c, written = records.c, dict[str, int]()
+        for part in chunks(list(wanted)):
+            stmt = sa.select(c.external_id, c.id, c.digest).where(  # no times to parse
+                c.app_id == app_id, c.resource == resource, c.external_id.in_(part)
+            )
+            for external_id, row_id, digest in await tx.execute(stmt):
+                if digest == wanted[external_id]:  # not ours: a newer version won a race
+                    written[external_id] = row_id
+        return written
 
     async def touch(self, tx: AsyncConnection, *, ids: Sequence[int], now: datetime) -> None:
         """Seen again, unchanged."""
