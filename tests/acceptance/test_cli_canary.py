@@ -74,3 +74,21 @@ def test_no_canary_in_cli_output_or_the_database_file(tmp_path: Path) -> None:
     assert leaked == []
     stored = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("hub.sqlite*"))
     assert [c for c in CANARIES if c.encode() in stored] == []
+
+
+def test_debug_connect_logs_neither_state_nor_code(tmp_path: Path) -> None:
+    """The authorize URL (state, PKCE challenge) and DrChrono's redirect (code, state) stay
+    out of --debug logs: the log filter is on before the first request of any command."""
+    with emulator(auto_approve="doctor1") as emu:
+        emu.control("PUT", f"/_emulator/apps/{CLIENT}", {
+            "client_secret": SECRET, "name": "canary", "redirect_uris": [REDIRECT],
+        })  # fmt: skip
+        cli = Cli(tmp_path / "home")
+        added = cli("apps", "add", "--name", "canary", "--client-id", CLIENT, "--client-secret",
+                    SECRET, "--redirect-uri", REDIRECT, "--drchrono-url", emu.url)  # fmt: skip
+        assert added.code == 0, added.err
+        connected = cli("--debug", "connect", "--app", "canary")
+    assert connected.code == 0, connected.err
+    assert "HTTP Request: GET" in connected.err  # the debug log is on, and shows the paths
+    for leak in ("state=", "code=", "code_challenge", SECRET, "client_secret"):
+        assert leak not in connected.both, leak

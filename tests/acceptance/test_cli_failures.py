@@ -46,6 +46,20 @@ def test_an_unregistered_redirect_uri(tmp_path: Path) -> None:
     )
 
 
+def test_a_missing_scope_is_named_with_the_command_that_grants_it(tmp_path: Path) -> None:
+    with emulator(auto_approve="doctor1") as emu:
+        cli = Cli.against(tmp_path, emu.url)
+        assert cli("connect", "--scope", "patients:read").code == 0
+        refused = cli("call", "GET", "/api/appointments", "--param", "since=2020-01-01")
+        line = refused.error_line()
+    assert line == (
+        "Error: DrChrono refused: the connection of doctor1 lacks the scope this call needs (one "
+        "of calendar:read, calendar:write, clinical:read, clinical:write; it was granted "
+        "patients:read, user:read) (GET /api/appointments -> 403). Run chronobridge connect "
+        "--scope patients:read,user:read,calendar:read and sign in as doctor1."
+    )
+
+
 def test_drchrono_unreachable(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = Cli.against(tmp_path, url)("connect")

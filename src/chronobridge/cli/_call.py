@@ -20,7 +20,15 @@ import typer
 
 from chronobridge.cli._common import AppOpt
 from chronobridge.cli._errors_out import run
-from chronobridge.connections import call_all, call_once, parse_body, parse_pairs, resolve
+from chronobridge.connections import (
+    call_all,
+    call_once,
+    explain_denied,
+    parse_body,
+    parse_pairs,
+    resolve,
+)
+from chronobridge.errors import PermissionDenied
 from chronobridge.wiring import Hub
 
 __all__ = ["register"]
@@ -70,12 +78,15 @@ def call(
         payload = parse_body(body)
         async with Hub.open() as hub:
             chosen = await hub.connection(connection, app=app)
-            async with await hub.client(chosen) as client:
-                if every:
-                    await _stream(call_all(client, target, params=params))
-                    return
-                answer = await call_once(client, target, params=params, body=payload,
-                                         form=fields, files=uploads)  # fmt: skip
+            try:
+                async with await hub.client(chosen) as client:
+                    if every:
+                        await _stream(call_all(client, target, params=params))
+                        return
+                    answer = await call_once(client, target, params=params, body=payload,
+                                             form=fields, files=uploads)  # fmt: skip
+            except PermissionDenied as denied:  # name the missing scope, and how to get it
+                raise await explain_denied(hub.services, chosen, denied) from None
         _print(answer)
 
     run(work)

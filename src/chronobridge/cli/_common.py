@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from chronobridge.cli._errors_out import DEBUG_ENV
+from chronobridge.client import guard_library_logs
 
 __all__ = ["AppOpt", "FormatOpt", "OutputFormat", "actor", "root", "table"]
 
@@ -57,6 +58,7 @@ def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:
     """Integration hub for the DrChrono EHR, with a local DrChrono emulator."""
+    guard_library_logs()  # from the first record on: no query string (state, names) in any log
     # Flags become the environment the settings are read from, for every command alike.
     if home is not None:
         os.environ["CHRONOBRIDGE_HOME"] = str(home)

@@ -9,7 +9,8 @@ import typer
 
 from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, table
 from chronobridge.cli._errors_out import run
-from chronobridge.connections import Deauthorization, DirectoryEntry
+from chronobridge.connections import Deauthorization, DirectoryEntry, explain_denied
+from chronobridge.errors import PermissionDenied
 from chronobridge.store import Connection, Connections, Role
 from chronobridge.wiring import Hub
 
@@ -56,8 +57,11 @@ def check(name: NameArg, *, app: AppOpt = None) -> None:
     async def work() -> Connection:
         async with Hub.open() as hub:
             connection = await hub.connection(name, app=app)
-            async with await hub.client(connection) as client:
-                await client.call("users_current")
+            try:
+                async with await hub.client(connection) as client:
+                    await client.call("users_current")
+            except PermissionDenied as denied:
+                raise await explain_denied(hub.services, connection, denied) from None
             await Connections(hub.db).touch(connection.id, now=hub.services.now())
             return connection
 

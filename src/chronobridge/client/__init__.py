@@ -15,6 +15,7 @@ from chronobridge.client._batch import BatchPage
 from chronobridge.client._build import Outgoing
 from chronobridge.client._core import DEFAULT_BASE_URL, ClientOptions, DrChronoClient
 from chronobridge.client._errors import error_class_for, error_for
+from chronobridge.client._logging import guard_library_logs
 from chronobridge.client._memory import MemoryBudget, MemoryObserver, MemoryTokenSource
 from chronobridge.client._pages import Page
 from chronobridge.client._ports import Budget, CallObserver, CallRecord, Priority, TokenSource
@@ -70,4 +71,5 @@ __all__ = [
     "TokenSource",
     "error_class_for",
     "error_for",
+    "guard_library_logs",
 ]

@@ -113,7 +113,8 @@ def _rate_limited(response: httpx2.Response, *, now: datetime, where: dict[str, 
     detail = body.get("detail") if isinstance(body, dict) else response.text[:500]
     wait = retry_after_seconds(detail=detail, header=response.headers.get("retry-after"), now=now)
     message = f"DrChrono's hourly request limit is reached; available again in {wait:.0f} s"
-    return RateLimited(message=message, retry_after=wait, **where)
+    hint = f"Try again in {wait:.0f} s; chronobridge budget shows the use."
+    return RateLimited(message=message, retry_after=wait, hint=hint, **where)
 
 
 def _json(response: httpx2.Response) -> object:

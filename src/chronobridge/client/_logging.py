@@ -1,8 +1,11 @@
 """Keep query strings and DrChrono's response headers out of the HTTP libraries' own logs.
 
-httpx2 logs every request at INFO with the full URL (`?last_name=...` is patient data), and
-httpcore2's DEBUG traces print response headers. The client installs two filters on those
-loggers once; they rewrite or drop only those records and leave every other record alone.
+httpx2 logs every request at INFO with the full URL (`?last_name=...` is patient data; the
+authorize URL carries the OAuth `state`), and httpcore2's DEBUG traces print response headers.
+`guard_library_logs` installs two filters on those loggers; they rewrite or drop only those
+records and leave every other record alone. The CLI installs them at start-up, before any
+request of any command (the OAuth flow's plain HTTP calls too); the client again when it is
+created, for library users. Installing twice is harmless.
 """
 
 from __future__ import annotations

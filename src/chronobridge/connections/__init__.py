@@ -40,6 +40,7 @@ from chronobridge.connections._clients import (
     user_client,
 )
 from chronobridge.connections._deauthorize import Deauthorization, deauthorize
+from chronobridge.connections._denied import explain_denied
 from chronobridge.connections._directory import DirectoryEntry, app_directory
 from chronobridge.connections._endpoint import Grant, TokenEndpoint
 from chronobridge.connections._flow import (
@@ -98,6 +99,7 @@ __all__ = [
     "deauthorize",
     "ensure_active",
     "error_class",
+    "explain_denied",
     "fetch_identity",
     "finish_cleanup",
     "from_environment",

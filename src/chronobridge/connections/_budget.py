@@ -93,4 +93,6 @@ class SharedBudget:
         when = refused.resume_at.strftime("%H:%M:%S UTC")
         base = str(refused).rstrip(".")
         message = f"{base} (application {self.app_name!r}); calls resume at {when}"
-        return BudgetExhausted(message, resume_at=refused.resume_at)
+        explained = BudgetExhausted(message, resume_at=refused.resume_at)
+        explained.hint = refused.hint  # the wait in words, from the store
+        return explained

@@ -44,7 +44,7 @@ from chronobridge.store._common import ConnectionStatus, utcnow
 from chronobridge.store._database import Database
 from chronobridge.store.tables import apps, budget_windows, connections
 
-__all__ = ["Budget", "BudgetUsage", "Reservation"]
+__all__ = ["Budget", "BudgetUsage", "Reservation", "wait_words"]
 
 _W = budget_windows.c
 
@@ -297,11 +297,28 @@ def _refusal(
 ) -> BudgetExhausted:
     parked = None if row is None else row["parked_until"]
     if parked is not None and parked > now:
-        return BudgetExhausted(
+        refused = BudgetExhausted(
             "DrChrono asked this application to pause (429); every worker waits.", resume_at=parked
         )
-    # Calls within `margin` after the window's end still count in it: they resume after that.
-    return BudgetExhausted(
-        f"The hourly API budget for {priority.value} calls is spent.",
-        resume_at=start + WINDOW + margin,
-    )
+        why = "when DrChrono's pause ends"
+    else:
+        # Calls within `margin` after the window's end still count in it: they resume after.
+        refused = BudgetExhausted(
+            f"The hourly API budget for {priority.value} calls is spent.",
+            resume_at=start + WINDOW + margin,
+        )
+        why = "when the hourly window turns"
+    wait = wait_words((refused.resume_at - now).total_seconds())
+    refused.hint = f"Try again in {wait}, {why}; chronobridge budget shows the use."
+    return refused
+
+
+def wait_words(seconds: float) -> str:
+    """A wait as a person reads it: "45 s", "2 min", "1 h 5 min"."""
+    whole = max(round(seconds), 1)
+    if whole < 120:
+        return f"{whole} s"
+    minutes = round(whole / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"

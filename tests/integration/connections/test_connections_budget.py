@@ -131,6 +131,22 @@ async def test_a_429_parks_every_caller_of_the_application(rig: Rig) -> None:
     assert rig.state.stats.by_status["429"] == 1
 
 
+async def test_a_short_park_says_the_actual_wait(rig: Rig) -> None:
+    _mid_hour(rig)
+    connection = await rig.connect("doctor1")
+    fault = {"kind": "throttle", "count": 1, "retry_after": 120}
+    await rig.emulator("POST", "/_emulator/faults", fault)
+    async with await open_client(rig.services, connection.id) as client:
+        with pytest.raises(RateLimited) as limited:
+            await client.call("doctors_list")
+        assert limited.value.hint == "Try again in 120 s; chronobridge budget shows the use."
+        with pytest.raises(BudgetExhausted) as parked:
+            await client.call("doctors_list")
+    assert parked.value.hint == (
+        "Try again in 2 min, when DrChrono's pause ends; chronobridge budget shows the use."
+    )
+
+
 async def test_calls_are_logged_and_counted_in_the_metrics(rig: Rig) -> None:
     connection = await rig.connect("doctor1")
     async with await open_client(rig.services, connection.id) as client:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from chronobridge.cli._common import table
 from chronobridge.cli._errors_out import sentence
 from chronobridge.connections import HubMetrics, WaitPolicy, error_class
 from chronobridge.domain.budget import Priority
 from chronobridge.errors import InvalidClient, NeedsReconnect
 from chronobridge.store import BudgetUsage
+from chronobridge.store._budget import wait_words
 
 NOW = datetime(2026, 5, 4, 10, 20, tzinfo=UTC)
 
@@ -62,3 +65,12 @@ def test_tables_line_up_and_show_missing_values_as_a_dash() -> None:
         "1           -",
         "wide value  x",
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(0.2, "1 s"), (45, "45 s"), (119, "119 s"), (150, "2 min"), (3599, "1 h"),
+     (3900, "1 h 5 min")],
+)  # fmt: skip
+def test_waits_are_said_as_a_person_reads_them(seconds: float, words: str) -> None:
+    assert wait_words(seconds) == words
