@@ -1,8 +1,10 @@
 """List endpoints: filters, keyset pagination and DrChrono's `{previous, results, next}` envelope.
 
-Pages are keyed on the record id (the table's id order), so a page is stable while records
-change, and a request costs time proportional to its page, not to the table. The `cursor` is
-opaque to clients: `n<id>` (ids after) or `p<id>` (ids before) in URL-safe base64.
+Pages are keyed on the list's order (`_order`: the record id; for appointments, DrChrono's
+scheduled date, as (scheduled_time, id)), so a page is stable while records change, and a
+request costs time proportional to its page, not to the table. The `cursor` is opaque to
+clients: `n<id>` (after) or `p<id>` (before), `n<id>@<scheduled_time>` for appointments, in
+URL-safe base64.
 """
 
 from __future__ import annotations
@@ -19,33 +21,51 @@ from chronobridge.catalog import Operation
 from chronobridge.emulator._call import Call
 from chronobridge.emulator._filters import FilterError, Filters, Predicate
 from chronobridge.emulator._http import INTEGER, detail, field_error, parse_int, truthy
+from chronobridge.emulator._order import Key, Order, order_of
 from chronobridge.emulator._records import Meta, Record, Table
 from chronobridge.emulator._serialize import dumps
 from chronobridge.emulator._tables import table
 
 INVALID_CURSOR = "Invalid cursor."
+MAX_TIME = 64  # characters of a time in a cursor
 ONE_OF = "One of {names} is required."
 
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """A page boundary: records after (forward) or before it in the list's order. `time` is
+    set for lists ordered by time (appointments): the boundary is then (time, pivot)."""
+
     forward: bool
     pivot: int
+    time: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return self.pivot if self.time is None else (self.time, self.pivot)
+
+    @classmethod
+    def at(cls, key: Key, *, forward: bool) -> Cursor:
+        if isinstance(key, int):
+            return cls(forward=forward, pivot=key)
+        return cls(forward=forward, pivot=key[1], time=key[0])
 
     def encode(self) -> str:
-        raw = f"{'n' if self.forward else 'p'}{self.pivot}".encode()
+        stamp = "" if self.time is None else f"@{self.time}"
+        raw = f"{'n' if self.forward else 'p'}{self.pivot}{stamp}".encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str) -> Cursor | None:
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        pivot = parse_int(raw[1:])
-        if raw[:1] not in ("n", "p") or pivot is None or pivot < 0:
+        head, at, time = raw.partition("@")
+        pivot = parse_int(head[1:])
+        if head[:1] not in ("n", "p") or pivot is None or pivot < 0 or len(time) > MAX_TIME:
             return None
-        return cls(forward=raw[0] == "n", pivot=pivot)
+        return cls(forward=head[0] == "n", pivot=pivot, time=time if at else None)
 
 
 class ListError(Exception):
@@ -119,10 +139,13 @@ async def list_records(call: Call) -> Response:
     try:
         page = paging(call.op, call.query)
         match = matcher(call)
+        source = table(call.state, call.op.resource)
+        order = order_of(call.state, call.table, source)
+        if page.cursor is not None and (page.cursor.time is not None) != order.timed:
+            raise ListError(field_error("cursor", INVALID_CURSOR))  # another list's cursor
     except ListError as exc:
         return exc.response
-    source = table(call.state, call.op.resource)
-    ids, before, after = _window(source, page, match)
+    ids, before, after = _window(order, source, page, match)
     text, schema, name = call.renderer.text, call.op.schema, call.table
     rows = ",".join(
         [text(name, schema, source.rows[i], source.meta[i], verbose=page.verbose) for i in ids]
@@ -134,63 +157,64 @@ async def list_records(call: Call) -> Response:
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
+Match = Callable[[Meta, Record], bool]
+
+
 def _window(
-    source: Table, page: Paging, match: Callable[[Meta, Record], bool]
+    order: Order, source: Table, page: Paging, match: Match
 ) -> tuple[list[int], Cursor | None, Cursor | None]:
-    """The page's ids plus the cursors of the pages before and after it (None at an edge)."""
-    order, cursor = source.order, page.cursor
+    """The page's ids plus the cursors of the pages before and after it (None at an edge).
+    Positions index `order.keys`; a cursor holds the key of the page's edge record."""
+    keys, cursor = order.keys, page.cursor
     if cursor is None or cursor.forward:
-        start = 0 if cursor is None else bisect.bisect_right(order, cursor.pivot)
-        ids = _take(_ascending(source, start, match), page.size + 1)
-        more = len(ids) > page.size
-        ids = ids[: page.size]
-        edge = ids[0] if ids else (cursor.pivot + 1 if cursor else 0)
-        before = cursor is not None and _any(_descending(source, edge, match))
-        return ids, _before(edge) if before else None, _after(ids[-1]) if more else None
-    end = bisect.bisect_left(order, cursor.pivot)
-    ids = _take(_descending(source, cursor.pivot, match, end=end), page.size + 1)
-    more = len(ids) > page.size
-    ids = list(reversed(ids[: page.size]))
-    edge = ids[-1] if ids else max(cursor.pivot - 1, 0)  # ids start at 1
-    after = _any(_ascending(source, bisect.bisect_right(order, edge), match))
-    return ids, _before(ids[0]) if more else None, _after(edge) if after else None
+        start = 0 if cursor is None else bisect.bisect_right(keys, cursor.key)
+        found = _take(_ascending(order, source, start, match), page.size + 1)
+        more, found = len(found) > page.size, found[: page.size]
+        back, first = None, found[0] if found else start
+        if cursor is not None and _any(_descending(order, source, first, match)):
+            edge = keys[found[0]] if found else Order.key_after(cursor.key)
+            back = Cursor.at(edge, forward=False)
+        ahead = Cursor.at(keys[found[-1]], forward=True) if more else None
+        return _ids(order, found), back, ahead
+    end = bisect.bisect_left(keys, cursor.key)
+    found = _take(_descending(order, source, end, match), page.size + 1)
+    more, found = len(found) > page.size, list(reversed(found[: page.size]))
+    last = found[-1] if found else end - 1
+    later = _any(_ascending(order, source, last + 1, match))
+    edge = keys[found[-1]] if found else Order.key_before(cursor.key)
+    back = Cursor.at(keys[found[0]], forward=False) if more else None
+    return _ids(order, found), back, Cursor.at(edge, forward=True) if later else None
 
 
-def _before(pivot: int) -> Cursor:
-    return Cursor(forward=False, pivot=pivot)
+def _ids(order: Order, positions: list[int]) -> list[int]:
+    ids = order.ids
+    return [ids[position] for position in positions]
 
 
-def _after(pivot: int) -> Cursor:
-    return Cursor(forward=True, pivot=pivot)
-
-
-def _ascending(source: Table, start: int, match: Callable[[Meta, Record], bool]) -> Iterator[int]:
-    order, meta, rows = source.order, source.meta, source.rows
-    for index in range(start, len(order)):
-        record_id = order[index]
+def _ascending(order: Order, source: Table, start: int, match: Match) -> Iterator[int]:
+    ids, meta, rows = order.ids, source.meta, source.rows
+    for position in range(start, len(ids)):
+        record_id = ids[position]
         if match(meta[record_id], rows[record_id]):
-            yield record_id
+            yield position
 
 
-def _descending(
-    source: Table, pivot: int, match: Callable[[Meta, Record], bool], *, end: int | None = None
-) -> Iterator[int]:
-    order, meta, rows = source.order, source.meta, source.rows
-    stop = bisect.bisect_left(order, pivot) if end is None else end
-    for index in range(stop - 1, -1, -1):
-        record_id = order[index]
+def _descending(order: Order, source: Table, stop: int, match: Match) -> Iterator[int]:
+    ids, meta, rows = order.ids, source.meta, source.rows
+    for position in range(stop - 1, -1, -1):
+        record_id = ids[position]
         if match(meta[record_id], rows[record_id]):
-            yield record_id
+            yield position
 
 
-def _take(ids: Iterator[int], count: int) -> list[int]:
+def _take(positions: Iterator[int], count: int) -> list[int]:
     out: list[int] = []
-    for record_id in ids:
-        out.append(record_id)
+    for position in positions:
+        out.append(position)
         if len(out) == count:
             break
     return out
 
 
-def _any(ids: Iterator[int]) -> bool:
-    return next(ids, None) is not None
+def _any(positions: Iterator[int]) -> bool:
+    return next(positions, None) is not None

@@ -24,6 +24,13 @@ def test_cursors_round_trip(forward: bool, pivot: int) -> None:
     assert Cursor.decode(cursor.encode()) == cursor
 
 
+@given(st.booleans(), st.integers(min_value=0, max_value=10**17), st.text(max_size=64))
+def test_cursors_of_time_ordered_lists_round_trip(forward: bool, pivot: int, time: str) -> None:
+    cursor = Cursor(forward=forward, pivot=pivot, time=time)
+    assert Cursor.decode(cursor.encode()) == cursor
+    assert cursor.key == (time, pivot)
+
+
 @given(st.text(max_size=40))
 def test_any_text_is_a_cursor_or_none(text: str) -> None:
     decoded = Cursor.decode(text)
