@@ -2,7 +2,8 @@
 
 Bound to the redirect URI's host and port, it answers the one path of the redirect URI, hands
 the query to the waiting command and tells the browser it can close the window. Anything else
-is a 404. `chronobridge serve` will host /oauth/callback in the web app instead.
+is a 404. When the port is taken (`PortInUse`), `chronobridge connect` looks for a
+`chronobridge serve` of the same hub there, whose /oauth/callback completes the flow.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from urllib.parse import urlsplit
 
 from chronobridge.errors import ConfigError
 
-__all__ = ["LOCAL_HOSTS", "callback_listener", "is_local"]
+__all__ = ["LOCAL_HOSTS", "PortInUse", "callback_listener", "is_local"]
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 PAGE = b"chronobridge received DrChrono's answer. You can close this window.\n"
+
+
+class PortInUse(ConfigError):
+    """Something else listens on the redirect URI's port."""
+
+    hint = (
+        "Stop whatever uses that port, or finish with chronobridge connect --complete "
+        "'<the address the browser landed on>'."
+    )
 
 
 def is_local(redirect_uri: str) -> bool:
@@ -59,10 +69,8 @@ def callback_listener(redirect_uri: str) -> Iterator[queue.Queue[str]]:
     try:
         server = ThreadingHTTPServer((host, parts.port or 80), handler)
     except OSError as exc:
-        raise ConfigError(
-            f"Cannot listen on {parts.netloc} for DrChrono's answer ({type(exc).__name__})",
-            hint="Stop whatever uses that port, or finish with chronobridge connect --complete "
-            "'<the address the browser landed on>'.",
+        raise PortInUse(
+            f"Cannot listen on {parts.netloc} for DrChrono's answer ({type(exc).__name__})"
         ) from None
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.daemon = True

@@ -4,8 +4,10 @@ It starts the flow (state, PKCE, explicit scopes), then GETs the authorize URL o
 browser: an emulator started with --auto-approve (or a refusal) answers with the redirect at
 once and the command completes unattended. Otherwise a person must sign in: the URL is printed
 (and opened in a browser unless --no-browser) and a local listener on the redirect URI waits for
-DrChrono's answer. `--print-url` and `--complete URL` split the flow in two for machines where
-the redirect URI is not local.
+DrChrono's answer. When `chronobridge serve` of the same hub already listens there (the usual
+setup: serve on 8600, the default redirect URI), its /oauth/callback completes the flow and the
+command waits for the connection to appear in the store. `--print-url` and `--complete URL`
+split the flow in two for machines where the redirect URI is not local.
 """
 
 from __future__ import annotations
@@ -16,20 +18,25 @@ import queue
 import re
 import webbrowser
 from typing import Annotated
+from urllib.parse import urlsplit
 
+import httpx2
 import typer
 
-from chronobridge.cli._callback import callback_listener, is_local
+from chronobridge.cli._callback import PortInUse, callback_listener, is_local
 from chronobridge.cli._common import AppOpt
 from chronobridge.cli._errors_out import run
 from chronobridge.connections import (
     AuthorizationStart,
     Callback,
+    audit_mark,
     complete_authorization,
+    hub_fingerprint,
     probe_authorization,
     start_authorization,
+    wait_for_connection,
 )
-from chronobridge.errors import OAuthError
+from chronobridge.errors import ConfigError, OAuthError
 from chronobridge.store import Connection
 from chronobridge.wiring import Hub
 
@@ -81,30 +88,84 @@ def connect(
                 typer.echo(start.url)
                 return None
             callback = (await probe_authorization(hub.services, start)).callback
-            if callback is None:
-                callback = await _from_browser(start, seconds=timeout, browser=not no_browser)
-            return await complete_authorization(hub.services, callback)
+            if callback is not None:
+                return await complete_authorization(hub.services, callback)
+            return await _in_browser(hub, start, seconds=timeout, browser=not no_browser)
 
     connection = run(work)
     if connection is not None:
         typer.echo(_connected(connection))
 
 
-async def _from_browser(start: AuthorizationStart, *, seconds: int, browser: bool) -> Callback:
+async def _in_browser(
+    hub: Hub, start: AuthorizationStart, *, seconds: int, browser: bool
+) -> Connection:
     if not is_local(start.redirect_uri):
         typer.echo(f"Open this address in a browser and authorize the application:\n\n"
                    f"  {start.url}\n\nThen run: chronobridge connect --complete "
                    "'<the address the browser landed on>'")  # fmt: skip
         raise typer.Exit(0)
-    with callback_listener(start.redirect_uri) as answers:
-        typer.echo(f"Open this address in a browser and authorize the application:\n\n"
-                   f"  {start.url}\n\nWaiting up to {seconds} s for DrChrono's answer on "
-                   f"{start.redirect_uri} (Ctrl-C stops).", )  # fmt: skip
-        if browser:
-            with contextlib.suppress(Exception):  # no browser here: the URL is printed
-                webbrowser.open(start.url)
-        path = await _wait(answers, seconds)
-    return Callback.from_url(path)
+    try:
+        with callback_listener(start.redirect_uri) as answers:
+            _show(start, f"Waiting up to {seconds} s for DrChrono's answer on "
+                  f"{start.redirect_uri} (Ctrl-C stops).", browser=browser)  # fmt: skip
+            path = await _wait(answers, seconds)
+    except PortInUse as busy:
+        return await _through_serve(hub, start, busy, seconds=seconds, browser=browser)
+    return await complete_authorization(hub.services, Callback.from_url(path))
+
+
+async def _through_serve(
+    hub: Hub, start: AuthorizationStart, busy: PortInUse, *, seconds: int, browser: bool
+) -> Connection:
+    """The port is taken: by this hub's own `chronobridge serve`, whose /oauth/callback then
+    completes the flow, or by something else (then say exactly what to do)."""
+    base = _origin(start.redirect_uri)
+    await _check_serve(base, start.redirect_uri, hub_fingerprint(hub.settings.database), busy)
+    mark = await audit_mark(hub.services)
+    _show(start, f"chronobridge serve at {base} receives DrChrono's answer; waiting up to "
+          f"{seconds} s for the connection to appear (Ctrl-C stops).", browser=browser)  # fmt: skip
+    return await wait_for_connection(
+        hub.services, start.app, after=mark, seconds=seconds, where=base
+    )
+
+
+async def _check_serve(base: str, redirect_uri: str, mine: str, busy: PortInUse) -> None:
+    try:
+        async with httpx2.AsyncClient(timeout=3.0) as http:
+            answer = await http.get(f"{base}/oauth/hub")
+        found = answer.json() if answer.status_code == 200 else None
+    except (httpx2.HTTPError, ValueError):
+        found = None
+    if not isinstance(found, dict) or "hub" not in found:
+        raise busy
+    if found["hub"] != mine or not found.get("completes"):
+        raise ConfigError(
+            f"The chronobridge serve at {base} uses another hub's database, so it cannot "
+            "complete this authorization",
+            hint="Run chronobridge connect with that serve's CHRONOBRIDGE_HOME (or "
+            "CHRONOBRIDGE_DATABASE_URL), or stop it and run chronobridge connect again.",
+        )
+    if urlsplit(redirect_uri).path != found.get("callback"):
+        raise ConfigError(
+            f"The chronobridge serve at {base} answers DrChrono on {found.get('callback')}, not "
+            f"on the redirect URI {redirect_uri}",
+            hint=f"Register {base}{found.get('callback')} as a redirect URI and pass it with "
+            "--redirect-uri, or stop that serve.",
+        )
+
+
+def _show(start: AuthorizationStart, waiting: str, *, browser: bool) -> None:
+    typer.echo(f"Open this address in a browser and authorize the application:\n\n"
+               f"  {start.url}\n\n{waiting}")  # fmt: skip
+    if browser:
+        with contextlib.suppress(Exception):  # no browser here: the URL is printed
+            webbrowser.open(start.url)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _wait(answers: queue.Queue[str], seconds: int) -> str:

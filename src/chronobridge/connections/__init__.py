@@ -51,6 +51,7 @@ from chronobridge.connections._flow import (
     complete_authorization,
     start_authorization,
 )
+from chronobridge.connections._handoff import audit_mark, hub_fingerprint, wait_for_connection
 from chronobridge.connections._hints import ENVIRONMENT_APP, from_environment, setting_hint
 from chronobridge.connections._identity import fetch_identity, identity_from
 from chronobridge.connections._iframes import register_iframe, unregister_iframe
@@ -88,6 +89,7 @@ __all__ = [
     "WaitPolicy",
     "app_directory",
     "app_of",
+    "audit_mark",
     "audit_unconfirmed",
     "authorize_url",
     "call_all",
@@ -104,6 +106,7 @@ __all__ = [
     "finish_cleanup",
     "from_environment",
     "gone",
+    "hub_fingerprint",
     "identity_from",
     "observe_budgets",
     "offset_clock",
@@ -120,4 +123,5 @@ __all__ = [
     "unregister_iframe",
     "update_app",
     "user_client",
+    "wait_for_connection",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from fastapi import FastAPI
 
-from chronobridge.connections import Services
+from chronobridge.connections import Services, hub_fingerprint
 from chronobridge.ingress import (
     WORKFLOW_MODULES,
     Factory,
@@ -99,6 +99,7 @@ def _lifespan(
                     worker=options.worker is not None,
                     services=options.services(db) if options.services is not None else None,
                     metrics=options.metrics,
+                    hub=hub_fingerprint(options.database_url),
                 )
                 if options.freeze_gc:
                     gc.collect()

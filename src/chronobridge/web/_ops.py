@@ -1,4 +1,6 @@
-"""Operations routes: `/healthz`, `/metrics` and DrChrono's OAuth redirect `/oauth/callback`."""
+"""Operations routes: `/healthz`, `/metrics`, DrChrono's OAuth redirect `/oauth/callback`, and
+`/oauth/hub`, which tells `chronobridge connect` whether this server shares its database (then
+the CLI lets this server receive DrChrono's answer instead of listening on the port itself)."""
 
 from __future__ import annotations
 
@@ -62,6 +64,16 @@ async def oauth_callback(request: Request) -> Response:
     except HubError as error:  # messages carry no token, code or patient data (errors.py)
         return _page("Authorization failed", f"{error} {error.hint}", 400)
     return _page("Connected", f"{connection.display_name} is connected. You may close this tab.")
+
+
+@router.get("/oauth/hub", include_in_schema=False)
+async def oauth_hub(request: Request) -> Response:
+    """Which hub completes authorizations here: its database's fingerprint, and whether it
+    does at all (a server without the connection services does not)."""
+    state = state_of(request)
+    return JSONResponse(
+        {"hub": state.hub, "completes": state.services is not None, "callback": "/oauth/callback"}
+    )
 
 
 def _page(title: str, text: str, status: int = 200) -> HTMLResponse:

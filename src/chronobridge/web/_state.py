@@ -24,6 +24,7 @@ class WebState:
     worker: bool
     services: Services | None = None
     metrics: Callable[[], str] | None = None
+    hub: str = ""  # connections.hub_fingerprint of the database (shown at /oauth/hub)
 
 
 def state_of(request: Request) -> WebState:
