@@ -5,6 +5,7 @@ webhooks; SIGTERM stops everything cleanly."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,7 +38,10 @@ def test_the_demo_connects_backfills_and_shows_webhook_changes(tmp_path: Path) -
     assert "patients" in out
     live = [line for line in out.splitlines() if line.startswith("  ") and " webhook " in line]
     assert live, out[-3000:]
+    # Timed from the emulator's own clock (its delivery log), to the hundredth of a second.
+    assert any(re.search(r"\+\d+\.\d\d s after the change$", line) for line in live), live
     assert "live changes reached the store" in out
+    assert "Through webhooks, from the change in the emulator to the store: median" in out
     assert DEFAULT_CLIENT_SECRET not in out
     assert (home / "serve.log").exists()
 

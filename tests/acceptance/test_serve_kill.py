@@ -24,7 +24,8 @@ from support.ingress import HOOK, body_for, dispatched_rows, register_app, signe
 from support.serve_process import ServeProcess, hub_env
 from support.servers import free_port
 
-pytestmark = pytest.mark.slow
+# Each restart is a new Python process: 3-10 s on a loaded 2-core machine, 20 of them.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 DELIVERIES = 1000
 KILLS = 20
@@ -121,6 +122,8 @@ def test_no_acknowledged_delivery_is_lost_across_20_kills(tmp_path: Path) -> Non
     ids = list(rows.values())
     assert set(ids) >= sender.acked  # 0 acknowledged deliveries lost
     assert len(ids) == len(set(ids)) == DELIVERIES  # each exactly once
-    assert dispatched_rows(url, KeyRing([keys])) == sorted(rows)  # each with its job
+    # Each with its job: a dispatch or its own processing job (the inbox sweep at each restart
+    # also gives dispatched deliveries theirs, as no worker runs here).
+    assert sorted(set(dispatched_rows(url, KeyRing([keys])))) == sorted(rows)
     print(f"kills {len(kills)}, sends {sender.attempts}, refused {sender.refused}, "
           f"repeats {repeats}")  # fmt: skip

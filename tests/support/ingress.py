@@ -140,20 +140,29 @@ def job_count(url: str) -> int:
 
 
 def dispatched_rows(url: str, keyring: KeyRing) -> list[int]:
-    """The inbox rows handed to dispatch jobs (decrypted from DBOS's stored inputs)."""
+    """The inbox rows handed to jobs by the receiver: the rows of its dispatch jobs, and the row
+    of each processing job it enqueued directly (a lone delivery), decrypted from DBOS's stored
+    inputs. Without a worker (nothing dispatched yet) each row appears once per job."""
     prefix = "" if url.startswith("sqlite") else "dbos."
     query = (
-        f"SELECT i.inputs FROM {prefix}workflow_input i JOIN {prefix}workflow_status s "  # noqa: S608
-        "ON s.workflow_uuid = i.workflow_uuid WHERE s.name = 'chronobridge.webhooks.dispatch'"
+        f"SELECT s.name, i.inputs FROM {prefix}workflow_input i JOIN {prefix}workflow_status s "  # noqa: S608
+        "ON s.workflow_uuid = i.workflow_uuid WHERE s.name IN "
+        "('chronobridge.webhooks.dispatch', 'chronobridge.webhooks.process')"
     )
     serializer = EncryptingSerializer(keyring)
     engine = sa.create_engine(_sync_url(url))
     try:
         with engine.connect() as conn:
-            stored = [serializer.deserialize(row[0]) for row in conn.execute(sa.text(query))]
+            stored = [
+                (row[0], serializer.deserialize(row[1])) for row in conn.execute(sa.text(query))
+            ]
     finally:
         engine.dispose()
-    return sorted(row for inputs in stored for row in inputs["args"][0])
+    rows: list[int] = []
+    for name, inputs in stored:
+        first = inputs["args"][0]
+        rows.extend(first if name.endswith("dispatch") else [first])
+    return sorted(rows)
 
 
 def job_ids(url: str) -> list[str]:

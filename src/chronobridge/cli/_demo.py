@@ -15,14 +15,15 @@ import contextlib
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import httpx2
 import typer
 
 from chronobridge.cli._common import OutputFormat
+from chronobridge.cli._demo_feed import Feed
 from chronobridge.cli._demo_stack import DemoPlan, prepare_home, running
 from chronobridge.cli._errors_out import EXIT_INTERRUPTED, run
 from chronobridge.cli._sync import print_reports, run_resources
@@ -30,8 +31,9 @@ from chronobridge.cli._sync_common import sync_session
 from chronobridge.cli._sync_progress import SyncBars
 from chronobridge.connections import complete_authorization, probe_authorization
 from chronobridge.connections import start_authorization as start
+from chronobridge.emulator import EmulatorConfig
 from chronobridge.errors import OAuthError
-from chronobridge.store import ChangeEvents, StoredEvent
+from chronobridge.store import ChangeEvents
 from chronobridge.wiring import Hub
 
 __all__ = ["register"]
@@ -71,16 +73,16 @@ def demo(
         run(_connect)
         _say("4/5 backfill  every resource DrChrono lets the hub list")
         run(_backfill)
-        counts: Counter[str] = Counter()
-        _live(duration, counts)
-        _finish(started, counts)
+        feed = Feed(emulator_url=started.emulator_url, client_id=EmulatorConfig().client_id)
+        _live(duration, feed)
+        _finish(started, feed)
 
 
-def _live(duration: float | None, counts: Counter[str]) -> None:
+def _live(duration: float | None, feed: Feed) -> None:
     """The feed until Ctrl-C or SIGTERM, however early the signal lands (even on this line)."""
     try:
         _say("5/5 live      each change as it reaches the store (Ctrl-C to stop)")
-        run(lambda: _feed(duration, counts))
+        run(lambda: _feed(duration, feed))
     except KeyboardInterrupt:  # arrived outside run(), which turns it into Exit(130)
         pass
     except typer.Exit as ended:
@@ -111,34 +113,22 @@ async def _backfill() -> None:
     print_reports(reports, OutputFormat.TABLE)
 
 
-async def _feed(duration: float | None, counts: Counter[str]) -> None:
-    """Print the change events as they arrive; `counts` per source survives an interrupt."""
+async def _feed(duration: float | None, feed: Feed) -> None:
+    """Print the change events as they arrive (`feed` keeps the counts across an interrupt)."""
     deadline = None if duration is None else time.monotonic() + duration
-    async with Hub.open() as hub:
+    async with Hub.open() as hub, httpx2.AsyncClient(timeout=5) as http:
         app = await hub.app()
         events = ChangeEvents(hub.db)
         seen = max((e.id for e in await events.after(app_id=app.id, limit=100_000)), default=0)
         while deadline is None or time.monotonic() < deadline:
             for event in await events.after(app_id=app.id, after_id=seen):
                 seen = event.id
-                counts[event.source] += 1
-                _say(_line(event))
+                _say(await feed.line(http, event))
             await asyncio.sleep(0.5)
 
 
-def _line(event: StoredEvent) -> str:
-    delay = ""
-    if event.updated_at is not None:
-        seconds = (event.detected_at - event.updated_at).total_seconds()
-        delay = f"  +{max(seconds, 0):.1f} s after the change"
-    return (f"  {event.detected_at:%H:%M:%S}  {event.source:<9} {event.resource:<24} "
-            f"{event.external_id:<12} {event.kind:<8}{delay}")  # fmt: skip
-
-
-def _finish(plan: DemoPlan, counts: Counter[str]) -> None:
-    total = sum(counts.values())
-    by_source = ", ".join(f"{n} by {source}" for source, n in counts.most_common()) or "none"
-    _say(f"\n{total} live changes reached the store ({by_source}).")
+def _finish(plan: DemoPlan, feed: Feed) -> None:
+    _say("\n" + feed.summary())
     _say("The data stays in the demo folder; look at it with, for example:")
     _say(f"  CHRONOBRIDGE_HOME={plan.home} chronobridge store list patients --format json")
     _say(f"  CHRONOBRIDGE_HOME={plan.home} chronobridge webhooks log")

@@ -32,6 +32,7 @@ from chronobridge.ingress._signature import SignatureMode
 from chronobridge.ingress._writer import Enqueue, InboxWriter
 from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
 from chronobridge.store import Database, Inbox, make_sync_engine
+from chronobridge.store.tables import webhook_deliveries as wd
 from chronobridge.workers import WEBHOOKS, Job, Jobs, job_id
 
 __all__ = [
@@ -52,9 +53,20 @@ SWEEP_AGE = 30.0
 
 
 def enqueuer(jobs: Jobs) -> Enqueue:
-    """One dispatch job per committed batch, its id derived from the batch's first row."""
+    """The jobs of a committed batch: a lone delivery gets its processing job at once (one
+    enqueue either way, and one queue hop less: the usual case outside bursts); a batch of
+    several gets one dispatch job, its id derived from the batch's first row, which gives each
+    delivery its processing job (one enqueue per batch keeps bursts cheap)."""
 
     def enqueue(conn: sa.Connection, row_ids: list[int]) -> None:
+        if len(row_ids) == 1:
+            workflow_id = conn.execute(
+                sa.select(wd.c.workflow_id).where(wd.c.id == row_ids[0])
+            ).scalar_one()
+            jobs.enqueue_in_sync_transaction(
+                conn, delivery_job(workflow_id), process_delivery, row_ids[0]
+            )
+            return
         job = Job(queue=WEBHOOKS, workflow_id=job_id("webhook-batch", row_ids[0]))
         jobs.enqueue_in_sync_transaction(conn, job, dispatch_deliveries, row_ids)
 
@@ -74,6 +86,7 @@ async def open_receiver(
     sweep_every: float = SWEEP_EVERY,
     sweep_age: float = SWEEP_AGE,
 ) -> AsyncIterator[WebhookReceiver]:
+    """The receiver, with its writer and the inbox sweep."""
     engine = make_sync_engine(database_url, busy_timeout=ack_timeout)
     writer = InboxWriter(engine, enqueuer(jobs))
     receiver = WebhookReceiver(
@@ -83,18 +96,17 @@ async def open_receiver(
         mode=mode,
         ack_timeout=ack_timeout,
     )
-    sweeper = None
+    tasks = []
     if sweep:
-        sweeper = asyncio.create_task(
-            sweep_periodically(db, jobs, every=sweep_every, age=sweep_age)
-        )
+        sweeper = sweep_periodically(db, jobs, every=sweep_every, age=sweep_age)
+        tasks.append(asyncio.create_task(sweeper))
     try:
         yield receiver
     finally:
-        if sweeper is not None:
-            sweeper.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sweeper
+                await task
         await writer.close()
 
 
@@ -112,23 +124,35 @@ async def sweep_periodically(db: Database, jobs: Jobs, *, every: float, age: flo
 
 
 async def sweep_inbox(db: Database, jobs: Jobs, *, page: int = 500, older_than: float = 0.0) -> int:
-    """Enqueue the job of every delivery still `received` (and received more than `older_than`
-    seconds ago). Workflow ids are deterministic, so a job that exists (queued, running or
-    finished) is not created twice: only a delivery whose job went missing gets one. Returns
-    how many it saw."""
-    inbox, seen, before = Inbox(db), 0, None
+    """Give its processing job to every delivery still `received` (and received more than
+    `older_than` seconds ago) that has none; how many got one. The jobs that exist are read in
+    one query per page, so a backlog waiting for workers (serve --no-worker, workers down)
+    costs a read per sweep, not an enqueue per delivery; ids are deterministic, so a job
+    created meanwhile is not doubled either."""
+    inbox, given, before = Inbox(db), 0, None
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than) if older_than > 0 else None
     while True:
         rows = await inbox.recent(
             statuses=["received"], limit=page, before_id=before, received_before=cutoff
         )
-        for row in rows:
-            if row.workflow_id is not None:
-                await jobs.enqueue_async(delivery_job(row.workflow_id), process_delivery, row.id)
-        seen += len(rows)
+        wanted = {row.workflow_id: row.id for row in rows if row.workflow_id is not None}
+        existing = await asyncio.to_thread(_existing, jobs, list(wanted))
+        for workflow_id, row_id in wanted.items():
+            if workflow_id not in existing:
+                await jobs.enqueue_async(delivery_job(workflow_id), process_delivery, row_id)
+                given += 1
         if len(rows) < page:
             break
         before = rows[-1].id
-    if seen:
-        log.info("Inbox sweep: %s deliveries waiting for processing, jobs ensured", seen)
-    return seen
+    if given:
+        log.info("Inbox sweep: %s waiting deliveries got their processing job", given)
+    return given
+
+
+def _existing(jobs: Jobs, workflow_ids: list[str]) -> set[str]:
+    if not workflow_ids:
+        return set()
+    found = jobs.client.list_workflows(
+        workflow_ids=workflow_ids, load_input=False, load_output=False
+    )
+    return {status.workflow_id for status in found}

@@ -125,13 +125,10 @@ class Inbox:
         async with self._db.read() as conn:
             return {status: count for status, count in (await conn.execute(query)).all()}
 
-    async def start(self, row_id: int) -> StoredDelivery | None:
-        """A job takes the delivery: status processing."""
-        return await self._update(row_id, {"status": "processing"})
-
-    async def count_attempt(self, row_id: int) -> StoredDelivery | None:
-        """One more attempt at applying the delivery."""
-        return await self._update(row_id, {"attempts": wd.c.attempts + 1})
+    async def begin_attempt(self, row_id: int) -> StoredDelivery | None:
+        """A job tries the delivery (once more): status processing, one more attempt; None
+        when the row is gone. One statement: it is on every delivery's path."""
+        return await self._update(row_id, {"status": "processing", "attempts": wd.c.attempts + 1})
 
     async def finish(
         self,

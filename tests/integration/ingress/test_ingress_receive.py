@@ -39,7 +39,7 @@ async def test_a_delivery_is_stored_encrypted_with_its_job(
         assert (row.status, row.verified, row.signature_mode) == ("received", True, "secret")
         assert row.workflow_id == f"webhook:{hub.app_id}:d-100"
         assert await Inbox(hub.db).payload(row) == body
-        assert job_ids(database_url) == [f"webhook-batch:{row.id}"]  # committed with the row
+        assert job_ids(database_url) == [row.workflow_id]  # a lone delivery: its own job
         assert dispatched_rows(database_url, keyring) == [row.id]
     assert b"Canary-Ffion" not in _raw_inbox(database_url)
 
