@@ -1,7 +1,8 @@
 """`chronobridge serve` and `chronobridge webhooks` as an operator runs them, against the
 emulator on a real socket: the ready line, `webhooks setup` registering and verifying the
 webhook, the emulator's changes processed into the store, the log, reprocessing, an audited
-payload read, health and metrics, and a clean stop on SIGTERM; no secret in any output."""
+payload read, health and metrics, refused requests in `webhooks log --refused`, and a clean
+stop on SIGTERM; no secret in any output."""
 
 from __future__ import annotations
 
@@ -97,8 +98,21 @@ def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
             with httpx2.Client(base_url=serve.url) as http:
                 assert http.get("/healthz").json() == {"status": "ok", "worker": "embedded"}
                 metrics = http.get("/metrics").text
+                for n in range(3):  # a sender with the wrong secret
+                    headers = {"content-type": "application/json",
+                               "x-drchrono-event": "PATIENT_MODIFY",
+                               "x-drchrono-signature": "not-the-secret",
+                               "x-drchrono-delivery": f"wrong-{n}"}  # fmt: skip
+                    refused = http.post("/webhooks/drchrono", content=b"{}", headers=headers)
+                    assert refused.status_code == 403
             assert "chronobridge_webhook_requests_total" in metrics
             assert serve.terminate() == 0
+            refusals = cli(env, "webhooks", "log", "--refused", "--format", "json")
+            assert refusals.returncode == 0, refusals.stderr
+            assert [(r["reason"], r["event"], r["count"]) for r in json.loads(refusals.stdout)] == [
+                ("signature_mismatch", "PATIENT_MODIFY", 3)
+            ]
+            assert "signature_mismatch" in cli(env, "webhooks", "log", "--refused").stdout
     audit = sa.create_engine(url.replace("+aiosqlite", ""))
     with audit.connect() as conn:
         actions = conn.execute(sa.text("SELECT action, reason FROM audit_log")).all()

@@ -15,6 +15,7 @@ import typer
 from chronobridge.cli._common import AppOpt, FormatOpt, OutputFormat, actor, table
 from chronobridge.cli._errors_out import fail, run
 from chronobridge.cli._webhooks_reconcile import reconcile_command
+from chronobridge.cli._webhooks_refused import refusals_log
 from chronobridge.cli._webhooks_setup import setup
 from chronobridge.errors import InvalidRequest
 from chronobridge.ingress import read_payload, reprocess
@@ -49,8 +50,19 @@ def log(
         bool, typer.Option("--show-payload", help="Print each body too (audited: patient data).")
     ] = False,
     reason: Annotated[str | None, typer.Option(help="Why the bodies are read (audit).")] = None,
+    refused: Annotated[
+        bool,
+        typer.Option(
+            "--refused",
+            help="The requests refused instead (wrong secret, bad request, database away): "
+            "counts per minute, application, reason and event.",
+        ),
+    ] = False,
 ) -> None:
     """The deliveries received: event, delivery id, time, verification, status, timings."""
+    if refused:
+        refusals_log(app=app, limit=limit, output=output)
+        return
     _check_statuses(status or [])
 
     async def work() -> tuple[list[StoredDelivery], dict[str, int], list[str]]:

@@ -7,7 +7,8 @@ the signature against the candidate applications' secrets (constant time), PING 
 never stored), the JSON body and the object's id, then the inbox: the delivery, encrypted,
 and its job commit together before the 200. An event this hub does not know, correctly signed,
 is stored as `ignored` (no job) and answered 200, so DrChrono stops resending it (WH-14).
-The answer's body names the outcome only; nothing from the request is echoed.
+The answer's body names the outcome only; nothing from the request is echoed. A refusal is
+counted (metrics, and the refusal log's per-minute counts: `_refusals`), never stored.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chronobridge.ingress._framing import (
     parse_body,
 )
 from chronobridge.ingress._metrics import ACK_SECONDS, RECEIVED, REJECTED
+from chronobridge.ingress._refusals import RefusalLog
 from chronobridge.ingress._signature import SignatureMode, match_signature, verification_token
 from chronobridge.ingress._writer import InboxWriter, Unavailable
 from chronobridge.store import KeyRing, NewDelivery, encrypt_payload
@@ -64,12 +66,14 @@ class WebhookReceiver:
         keys: KeyRing,
         mode: SignatureMode = SignatureMode.ANY,
         ack_timeout: float = 1.5,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.apps = apps
         self.writer = writer
         self.keys = keys
         self.mode = mode
         self.ack_timeout = ack_timeout
+        self.refusals = refusals if refusals is not None else RefusalLog()
 
     async def verify(self, ref: str | None, msg: str | None) -> Answer:
         """The handshake: `{"secret_token": hex HMAC-SHA256(secret, msg)}`; no writes."""
@@ -78,8 +82,15 @@ class WebhookReceiver:
                 raise Rejection(400, "msg_missing")
             app = await self.apps.for_verification(ref)
         except Rejection as rejection:
-            return rejected(rejection)
+            return self.refuse(rejection, ref=ref)
         return Answer(200, {"secret_token": verification_token(app.secret, msg)})
+
+    def refuse(
+        self, rejection: Rejection, *, ref: str | None = None, event: str | None = None
+    ) -> Answer:
+        """The answer to a refused request, counted in the metrics and the refusal log."""
+        self.refusals.note(rejection.reason, ref=ref, event=event)
+        return rejected(rejection)
 
     async def receive(
         self, ref: str | None, headers: Mapping[str, str], body: bytes, *, started: float
@@ -87,9 +98,10 @@ class WebhookReceiver:
         try:
             answer = await self._receive(ref, headers, body)
         except Rejection as rejection:
-            return rejected(rejection)
+            return self.refuse(rejection, ref=ref, event=headers.get(EVENT_HEADER))
         except Unavailable as unavailable:
             REJECTED.labels("unavailable").inc()
+            self.refusals.note("unavailable", ref=ref, event=headers.get(EVENT_HEADER))
             log.warning("Webhook answered 503: the inbox is unavailable (%s)", unavailable)
             return Answer(503, {"error": "unavailable"})
         ACK_SECONDS.observe(time.perf_counter() - started)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from chronobridge.ingress._apps import WebhookApps
 from chronobridge.ingress._receiver import WebhookReceiver
+from chronobridge.ingress._refusals import RefusalLog, flush_periodically
 from chronobridge.ingress._signature import SignatureMode
 from chronobridge.ingress._writer import Enqueue, InboxWriter
 from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
@@ -36,6 +37,7 @@ from chronobridge.store.tables import webhook_deliveries as wd
 from chronobridge.workers import WEBHOOKS, Job, Jobs, job_id
 
 __all__ = [
+    "REFUSALS_EVERY",
     "SWEEP_AGE",
     "SWEEP_EVERY",
     "enqueuer",
@@ -50,6 +52,8 @@ SWEEP_EVERY = 60.0
 """Seconds between two sweeps of deliveries whose job went missing."""
 SWEEP_AGE = 30.0
 """A delivery is swept once it has waited this long in `received`."""
+REFUSALS_EVERY = 15.0
+"""Seconds between two writes of the refusal log's finished minutes."""
 
 
 def enqueuer(jobs: Jobs) -> Enqueue:
@@ -85,18 +89,22 @@ async def open_receiver(
     sweep: bool = True,
     sweep_every: float = SWEEP_EVERY,
     sweep_age: float = SWEEP_AGE,
+    refusals_every: float = REFUSALS_EVERY,
 ) -> AsyncIterator[WebhookReceiver]:
-    """The receiver, with its writer and the inbox sweep."""
+    """The receiver, with its writer, the inbox sweep and the refusal log's flusher (the
+    refusals counted until the end are written when the block ends)."""
     engine = make_sync_engine(database_url, busy_timeout=ack_timeout)
     writer = InboxWriter(engine, enqueuer(jobs))
+    refusals = RefusalLog()
     receiver = WebhookReceiver(
         apps=WebhookApps(db, default_client_id=default_client_id),
         writer=writer,
         keys=db.keys,
         mode=mode,
         ack_timeout=ack_timeout,
+        refusals=refusals,
     )
-    tasks = []
+    tasks = [asyncio.create_task(flush_periodically(db, refusals, every=refusals_every))]
     if sweep:
         sweeper = sweep_periodically(db, jobs, every=sweep_every, age=sweep_age)
         tasks.append(asyncio.create_task(sweeper))

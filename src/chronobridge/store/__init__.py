@@ -26,6 +26,7 @@ from chronobridge.store._database import Database, make_engine, normalize_url
 from chronobridge.store._events import ChangeEvents, StoredEvent
 from chronobridge.store._iframes import IframeRegistration, IframeRegistrations
 from chronobridge.store._inbox import Inbox, StoredDelivery, encrypt_payload, payload_context
+from chronobridge.store._inbox_refusals import RefusalCount, Refusals
 from chronobridge.store._inbox_writer import NewDelivery, make_sync_engine, write_deliveries
 from chronobridge.store._keyfile import KeyFile, load_keyring
 from chronobridge.store._match_reviews import (
@@ -125,6 +126,8 @@ __all__ = [
     "RecordWrite",
     "Records",
     "RefreshHandle",
+    "RefusalCount",
+    "Refusals",
     "Reservation",
     "Review",
     "ReviewKind",

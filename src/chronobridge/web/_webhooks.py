@@ -23,7 +23,6 @@ from chronobridge.ingress import (
     Rejection,
     WebhookReceiver,
     check_content_type,
-    rejected,
 )
 from chronobridge.web._body import read_body
 from chronobridge.web._state import state_of
@@ -65,7 +64,7 @@ async def _receive(request: Request, ref: str | None) -> Response:
         headers = _headers(request)
         body = await read_body(request, limit=state.max_body, seconds=state.read_timeout)
     except Rejection as rejection:
-        return _json(rejected(rejection))
+        return _json(state.receiver.refuse(rejection, ref=ref))
     return _json(await _answer(state.receiver, ref, headers, body, started))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from chronobridge.ingress import SignatureMode
@@ -46,6 +47,16 @@ def _messages(count: int) -> list[str]:
     return out
 
 
+def _refusals(url: str) -> list[tuple[str, str | None, int]]:
+    engine = sa.create_engine(url.replace("+aiosqlite", ""))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT reason, event, count FROM webhook_refusals"))
+            return [(row[0], row[1], row[2]) for row in rows]
+    finally:
+        engine.dispose()
+
+
 def _wal_size(url: str) -> int:
     wal = Path(f"{make_url(url).database}-wal")
     return wal.stat().st_size if wal.exists() else 0
@@ -69,6 +80,8 @@ async def test_the_handshake_answers_1000_messages_and_writes_nothing(
         assert _wal_size(database_url) == wal_before  # no write reached the database
     assert inbox_count(database_url) == 0
     assert job_count(database_url) == 0
+    # The one refusal (no msg) is counted, and written when the server stops: one row.
+    assert _refusals(database_url) == [("msg_missing", None, 1)]
     # The server's log lines (the test's own HTTP client logs its request URLs).
     logged = "\n".join(
         record.getMessage()

@@ -1,6 +1,7 @@
 """WH-3: 10,000 forged or malformed requests never become data: every one answered 4xx (401 or
 403 for authentication, 400/405/408/413/415 for framing), 0 inbox rows, 0 jobs, 0 server
-errors, memory steady, and no secret, signature or body in the logs.
+errors, memory steady, and no secret, signature or body in the logs. The only trace they leave
+in the database is the refusal log's counts: every refusal counted, in a few rows per minute.
 
 The bulk goes in-process (ASGI) for speed; a sample goes over a real socket through uvicorn.
 Secret-mode deliveries carry the shared secret itself, so a re-serialized body under a captured
@@ -15,10 +16,14 @@ import logging
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 
+from chronobridge.catalog import CATALOG
+from chronobridge.ingress._refusals import MAX_KEYS
 from chronobridge.store import KeyRing, open_database
 from chronobridge.web import ServeOptions, create_app
 from support.forgeries import Forger, Forgery
@@ -85,6 +90,19 @@ async def test_ten_thousand_forgeries_in_process(
     assert job_count(database_url) == 0
     assert growth < 50, f"RSS grew {growth:.0f} MB"
     assert _leaks(caplog.text, forgeries) == []
+    _assert_bounded_refusals(database_url, refused=10_000 - statuses[405])
+
+
+def _assert_bounded_refusals(url: str, *, refused: int) -> None:
+    """Each refusal counted once, in at most MAX_KEYS rows per minute, with names and codes
+    only (a 405 is the framework's, before the receiver: not counted)."""
+    rows = _rows(url, "SELECT minute, reason, event, count FROM webhook_refusals")
+    assert sum(row[3] for row in rows) == refused
+    minutes = {row[0] for row in rows}
+    assert len(rows) <= len(minutes) * (MAX_KEYS + 20), len(rows)
+    assert len(rows) < 200  # a handful per minute, not one per request
+    known = {event.name for event in CATALOG.events} | {"PING", None}
+    assert {row[2] for row in rows} <= known
 
 
 async def test_forgeries_over_a_real_socket(
@@ -106,3 +124,13 @@ async def test_forgeries_over_a_real_socket(
     assert inbox_count(database_url) == 0
     assert job_count(database_url) == 0
     assert _leaks(caplog.text, forgeries) == []
+    _assert_bounded_refusals(database_url, refused=400 - Counter(statuses)[405])
+
+
+def _rows(url: str, query: str) -> list[Any]:
+    engine = sa.create_engine(url.replace("+aiosqlite", ""))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(query)).all())
+    finally:
+        engine.dispose()

@@ -25,7 +25,7 @@ from chronobridge.store.tables.hub import (
     tokens,
 )
 from chronobridge.store.tables.iframes import iframe_registrations
-from chronobridge.store.tables.inbox import DELIVERY_STATUSES, webhook_deliveries
+from chronobridge.store.tables.inbox import DELIVERY_STATUSES, webhook_deliveries, webhook_refusals
 from chronobridge.store.tables.sync import (
     change_events,
     cursors,
@@ -76,6 +76,7 @@ __all__ = [
     "sync_runs",
     "tokens",
     "webhook_deliveries",
+    "webhook_refusals",
     "worker_heartbeats",
     "worker_probe_attempts",
     "worker_probe_marks",

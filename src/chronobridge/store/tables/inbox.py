@@ -6,7 +6,11 @@ serialization of a record, so it holds patient data), bound to its row by the co
 `webhook_deliveries.payload:<app id>:<delivery id>`. Plaintext columns hold the event name,
 DrChrono ids, timestamps, counts and an error class: never a field of the record.
 
-Forged or malformed requests never get a row (they are counted in a metric, without body).
+Forged or malformed requests never get a row there (they are counted in a metric, without
+body). `webhook_refusals` keeps a bounded trace of them for whoever debugs "my webhooks fail":
+per minute, application (when the URL named a known one), reason code and event name (when it
+is one DrChrono sends), how many requests were refused. Never a body, a signature, a secret or
+a delivery id: nothing the sender controls beyond a known name.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sqlalchemy as sa
 
 from chronobridge.store.tables._base import UtcDateTime, encrypted_column, metadata
 
-__all__ = ["DELIVERY_STATUSES", "webhook_deliveries"]
+__all__ = ["DELIVERY_STATUSES", "webhook_deliveries", "webhook_refusals"]
 
 # SQLite needs exactly INTEGER for an auto-numbered primary key; PostgreSQL gets BIGINT.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -54,5 +58,18 @@ webhook_deliveries = sa.Table(
         name="status",
     ),
     sa.Index("ix_webhook_deliveries_status_id", "status", "id"),
+    sqlite_autoincrement=True,
+)
+
+webhook_refusals = sa.Table(
+    "webhook_refusals",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("minute", UtcDateTime, nullable=False),
+    sa.Column("app_id", sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("event", sa.String(64), nullable=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_webhook_refusals_minute", "minute"),
     sqlite_autoincrement=True,
 )
