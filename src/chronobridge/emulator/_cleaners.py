@@ -21,6 +21,7 @@ BOOLEAN = "Must be a valid boolean."
 STRING = "Not a valid string."
 NOT_NULL = "This field may not be null."
 BLANK = "This field may not be blank."
+NULL_CHARACTER = "Null characters are not allowed."
 DATE = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
 DATETIME = (
     "Datetime has wrong format. Use one of these formats instead: "
@@ -117,6 +118,8 @@ def _string(spec: Field, raw: Any, zone: ZoneInfo) -> str | None:
     if isinstance(raw, float) and not math.isfinite(raw):
         raise Invalid(STRING)
     text = raw if isinstance(raw, str) else str(raw)
+    if "\x00" in text:
+        raise Invalid(NULL_CHARACTER)
     if spec.enum is not None and text not in spec.enum:
         raise Invalid(f'"{text}" is not a valid choice.')
     if spec.fmt == "date":

@@ -30,7 +30,7 @@ from chronobridge.emulator._http import (
 from chronobridge.emulator._records import Record
 from chronobridge.emulator._serialize import FILES_KEY
 from chronobridge.emulator._tables import item
-from chronobridge.emulator._validate import listify, validate
+from chronobridge.emulator._validate import consistent, listify, validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +174,24 @@ def prepare(
     if outcome.errors:
         return Rejected(outcome.errors)
     values = outcome.values
+    mismatched = consistent(values, existing, rooms=lambda office: _rooms(call, office))
+    if mismatched:
+        return Rejected(mismatched)
     if outcome.files:
         values[FILES_KEY] = {**base.get(FILES_KEY, {}), **outcome.files}
     hook = HOOKS.get(call.table)
     rejected = hook(call, values, existing, pending) if hook else None
     return rejected if rejected is not None else values
+
+
+def _rooms(call: Call, office: int) -> frozenset[int] | None:
+    """The indexes of an office's exam rooms (None when the office is unknown or keeps them in
+    another shape, so the check is left to the reference check of `office`)."""
+    if not call.exists("offices", office):
+        return None
+    rooms = (call.state.records.get("offices", office) or {}).get("exam_rooms")
+    if not isinstance(rooms, list):
+        return None
+    return frozenset(
+        r["index"] for r in rooms if isinstance(r, dict) and isinstance(r.get("index"), int)
+    )

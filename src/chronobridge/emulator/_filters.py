@@ -37,6 +37,7 @@ RESERVED = frozenset(
     | {"uuid", "allow_overlapping", "allow_duplicates", "use_fee_schedule_defaults"}
 )
 ALIASES = {"order": "lab_order"}
+DATED_FORMATS = frozenset({"date", "datetime"})
 LOOSE = frozenset({"doctor", "office"})  # filter where the record carries the key
 SCHEDULED = {"appointments": "scheduled_time", "schedule_blocks": "start_time"}
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -94,15 +95,24 @@ class Filters:
         self.table = table
         self.props: Mapping[str, Any] = CATALOG.schemas.get(schema or "", {}).get("properties", {})
 
-    def build(self, query: Mapping[str, str], *, since_param: str | None) -> list[Predicate]:
+    def build(
+        self,
+        query: Mapping[str, str],
+        *,
+        since_param: str | None,
+        declared: frozenset[str] = frozenset(),
+    ) -> list[Predicate]:
+        """The predicates of `query`; `declared` names the operation's own query parameters."""
         out: list[Predicate] = []
         for param, value in query.items():
-            predicate = self._one(param, value, since_param=since_param)
+            predicate = self._one(param, value, since_param=since_param, declared=declared)
             if predicate is not None:
                 out.append(predicate)
         return out
 
-    def _one(self, param: str, value: str, *, since_param: str | None) -> Predicate | None:
+    def _one(
+        self, param: str, value: str, *, since_param: str | None, declared: frozenset[str]
+    ) -> Predicate | None:
         if param in RESERVED:
             return None
         if param in ("since", "updated_since") or param == since_param:
@@ -110,11 +120,22 @@ class Filters:
         special = _SPECIAL.get(param)
         if special is not None:
             return special(self, param, value)
-        if param.endswith("_range") and param.removesuffix("_range") in self.props:
-            field = param.removesuffix("_range")
-            start, end = parse_range(param, value)
-            return _text_between(field, start.isoformat(), end.isoformat())
+        shape = _DATED.get(param.rsplit("_", 1)[-1]) if "_" in param else None
+        base = param.rsplit("_", 1)[0]
+        if shape is not None and param not in self.props:
+            field = self._field(base)
+            if field is not None or param in declared:
+                return shape(param, value, field)
         return self._equality(ALIASES.get(param, param), param, value)
+
+    def _field(self, base: str) -> str | None:
+        """The date field a date parameter's stem names, or None: `appointment_date` of an
+        eligibility check or a task's `due_at_*` name no date text of the record (a task's
+        `due_date` is an object in the document)."""
+        prop = self.props.get(base)
+        if prop is None or prop.get("type") != "string":
+            return None
+        return base if value_format(base, prop) in DATED_FORMATS else None
 
     # --- time ------------------------------------------------------------------------------
 
@@ -226,6 +247,31 @@ def _matches(record: Record, field: str, target: str, *, strict: bool) -> bool:
 
 def _text_between(field: str, low: str, high: str) -> Predicate:
     return lambda record, _meta: low <= str(record.get(field) or "")[:10] <= high
+
+
+# Date parameters by the end of their name. The value is always checked (400 when malformed),
+# as for every other date filter; the records are filtered when they have the field, and the
+# parameter is otherwise accepted and ignored like the rest of what the emulator cannot apply.
+def _range_of(param: str, value: str, field: str | None) -> Predicate | None:
+    start, end = parse_range(param, value)
+    return _text_between(field, start.isoformat(), end.isoformat()) if field else None
+
+
+def _since_of(param: str, value: str, field: str | None) -> Predicate | None:
+    bound = _naive_text(parse_moment(param, value))
+    return (lambda record, _meta: str(record.get(field) or "") >= bound) if field else None
+
+
+def _day_of(param: str, value: str, field: str | None) -> Predicate | None:
+    day = parse_date(param, value).isoformat()
+    return (lambda record, _meta: str(record.get(field) or "")[:10] == day) if field else None
+
+
+_DATED: dict[str, Callable[[str, str, str | None], Predicate | None]] = {
+    "range": _range_of,
+    "since": _since_of,
+    "date": _day_of,
+}
 
 
 def _int(value: Any) -> int:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from chronobridge.catalog import Operation
 from chronobridge.emulator._call import Call
 from chronobridge.emulator._filters import FilterError, Filters, Predicate
-from chronobridge.emulator._http import INTEGER, detail, field_error, parse_int, truthy
+from chronobridge.emulator._http import detail, field_error, parse_int, truthy
 from chronobridge.emulator._order import Key, Order, order_of
 from chronobridge.emulator._records import Meta, Record, Table
 from chronobridge.emulator._serialize import dumps
@@ -84,12 +84,12 @@ class Paging:
 def paging(op: Operation, query: Mapping[str, str]) -> Paging:
     verbose = truthy(query.get("verbose", ""))
     size = op.page_size_default or 250
-    raw = query.get("page_size")
-    if raw is not None:
-        number = parse_int(raw)
-        if number is None:
-            raise ListError(field_error("page_size", INTEGER))
-        size = min(max(number, 1), op.page_size_max or 250)
+    number = parse_int(query.get("page_size"))
+    # DRF's paginators (`get_page_size`: `_positive_int(strict=True, cutoff=max)`, ValueError
+    # swallowed): a page size that is not a positive integer means the default, one above the
+    # maximum means the maximum. Never an error.
+    if number is not None and number > 0:
+        size = min(number, op.page_size_max or 250)
     if verbose and op.verbose_page_size_max:
         size = min(size, op.verbose_page_size_max)
     cursor = None
@@ -112,7 +112,8 @@ def matcher(
         raise ListError(_one_of(op.required_one_of))
     try:
         filters = Filters(call.state, call.renderer, target, schema or op.schema)
-        predicates = filters.build(query, since_param=op.since_param)
+        declared = frozenset(p.name for p in op.query_params)
+        predicates = filters.build(query, since_param=op.since_param, declared=declared)
     except FilterError as exc:
         raise ListError(field_error(exc.param, exc.message)) from None
     practice = call.practice

@@ -30,7 +30,7 @@ from chronobridge.emulator._tables import ALIASES
 
 PER_RESOURCE = 5
 OUTSIDER_PATIENTS = 3
-# Seeded first, because other records point at them (`_seedgen.REFERENCES`).
+# Seeded first, because other records point at them (`_references`).
 FIRST = (
     "sublabs", "appointment_profiles", "task_categories", "task_statuses", "user_groups",
     "clinical_note_templates", "clinical_note_field_types", "consent_forms", "lab_orders",

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chronobridge.catalog import CATALOG
+from chronobridge.emulator._references import BY_NAME, seeded
 
 WORDS = (
     "alpha", "bravo", "cedar", "delta", "ember", "fjord", "grove", "harbor", "iris", "juniper",
@@ -27,34 +28,6 @@ LAST_NAMES = (
     "Stubworth", "Fixturo", "Seedling", "Specimen", "Trialson",
 )  # fmt: skip
 
-# Reference fields → the table whose ids they hold.
-REFERENCES: dict[str, str] = {
-    "patient": "patients",
-    "doctor": "doctors",
-    "provider": "doctors",
-    "ordering_doctor": "doctors",
-    "office": "offices",
-    "appointment": "appointments",
-    "appointment_id": "appointments",
-    "lab_order": "lab_orders",
-    "lab_test": "lab_tests",
-    "document": "lab_documents",
-    "task": "tasks",
-    "line_item": "line_items",
-    "billing_line_item_id": "line_items",
-    "consent_form": "consent_forms",
-    "sublab": "sublabs",
-    "clinical_note_template": "clinical_note_templates",
-    "clinical_note_field": "clinical_note_field_types",
-    "profile": "appointment_profiles",
-    "category": "task_categories",
-    "assignee_group": "user_groups",
-    "assignee_user": "users",
-    "user": "users",
-    "owner": "users",
-    "responsible_user": "users",
-    "parent_message": "prescription_messages",
-}
 AREA_CODES = ("217", "312", "309", "618", "773")
 
 SKIP = frozenset({"id", "created_at", "updated_at"})
@@ -74,12 +47,16 @@ class Maker:
 
     def record(self, schema: str) -> dict[str, Any]:
         props: dict[str, Any] = CATALOG.schemas.get(schema, {}).get("properties", {})
-        return {name: self.value(name, prop) for name, prop in props.items() if name not in SKIP}
+        refs = seeded(schema)
+        record = {
+            name: self.value(name, prop, refs) for name, prop in props.items() if name not in SKIP
+        }
+        return _ends_after_start(record)
 
-    def value(self, name: str, prop: Mapping[str, Any]) -> Any:
+    def value(self, name: str, prop: Mapping[str, Any], refs: Mapping[str, str] = BY_NAME) -> Any:
         kind = str(prop.get("type") or "")
-        if name in REFERENCES and (kind in ("integer", "number") or _textual_ref(name, kind)):
-            return self.reference(name, kind)
+        if name in refs and (kind in ("integer", "number") or _textual_ref(name, kind)):
+            return self.reference(refs[name], kind)
         if name == "practice_group":
             return self.practice if kind == "integer" else str(self.practice)
         if prop.get("enum") and kind != "array":
@@ -98,8 +75,8 @@ class Maker:
             record[name] = None if props[name].get("format") or _is_date(name, {}) else empty
         return record
 
-    def reference(self, name: str, kind: str) -> int | str | None:
-        ids = self.refs.get(REFERENCES[name]) or []
+    def reference(self, table: str, kind: str) -> int | str | None:
+        ids = self.refs.get(table) or []
         if not ids:
             return None
         chosen = self.rng.choice(ids)
@@ -157,6 +134,16 @@ def _textual_ref(name: str, kind: str) -> bool:
 
 def _is_date(name: str, _prop: Mapping[str, Any]) -> bool:
     return name == "date" or name.startswith("date_") or name.endswith(("_date", "_on"))
+
+
+def _ends_after_start(record: dict[str, Any]) -> dict[str, Any]:
+    """A block of time (a schedule block's ISO moments) ends 30 minutes after it starts, as the
+    emulator's validation requires of a write."""
+    start = record.get("start_time")
+    if isinstance(start, str) and "T" in start and isinstance(record.get("end_time"), str):
+        end = datetime.fromisoformat(start) + timedelta(minutes=30)
+        record["end_time"] = end.isoformat(timespec="seconds")
+    return record
 
 
 def _is_moment(name: str, prop: Mapping[str, Any]) -> bool:

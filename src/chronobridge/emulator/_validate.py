@@ -16,18 +16,8 @@ from zoneinfo import ZoneInfo
 from chronobridge.catalog import CATALOG
 from chronobridge.emulator._cleaners import Field, Invalid, clean
 from chronobridge.emulator._http import REQUIRED, Upload, parse_int
+from chronobridge.emulator._references import validated
 
-# Reference fields checked against the records they name ("where obvious").
-REFERENCES: dict[str, str] = {
-    "patient": "patients",
-    "doctor": "doctors",
-    "provider": "doctors",
-    "ordering_doctor": "doctors",
-    "office": "offices",
-    "appointment": "appointments",
-    "lab_order": "lab_orders",
-    "task": "tasks",
-}
 DATETIME_NAMES = frozenset({"scheduled_time", "administration_start", "effective_time"})
 
 
@@ -101,12 +91,38 @@ def validate(
             if name not in body:
                 outcome.errors[name] = [REQUIRED]
     must = frozenset(required(schema)) - nullable
+    refs = validated(schema)
     for name, raw in body.items():
         spec = known.get(name)
         if spec is None or spec.read_only or name in outcome.errors:
             continue
-        _one(outcome, spec, raw, zone=zone, must=name in must, exists=exists)
+        _one(outcome, spec, raw, zone=zone, must=name in must, exists=exists, target=refs.get(name))
     return outcome
+
+
+END_BEFORE_START = "End time must be after start time."
+
+
+def consistent(
+    values: Mapping[str, Any],
+    existing: Mapping[str, Any] | None,
+    *,
+    rooms: Callable[[int], frozenset[int] | None],
+) -> dict[str, list[str]]:
+    """Checks across fields, on the record as it would be after the write: an `exam_room` is one
+    of its `office`'s rooms (`rooms(office)`, None when unknown), and an `end_time` comes after
+    its `start_time` (schedule blocks, office hours). Only fields this write sets are judged."""
+    merged = {**(existing or {}), **values}
+    errors: dict[str, list[str]] = {}
+    office, room = merged.get("office"), merged.get("exam_room")
+    if {"office", "exam_room"} & values.keys() and isinstance(office, int):
+        known = rooms(office)
+        if isinstance(room, int) and known is not None and room not in known:
+            errors["exam_room"] = [f'"{room}" is not a valid choice.']
+    start, end = merged.get("start_time"), merged.get("end_time")
+    if {"start_time", "end_time"} & values.keys() and start and end and str(end) <= str(start):
+        errors["end_time"] = [END_BEFORE_START]
+    return errors
 
 
 def _one(
@@ -117,6 +133,7 @@ def _one(
     zone: ZoneInfo,
     must: bool,
     exists: Callable[[str, int], bool],
+    target: str | None,
 ) -> None:
     name = spec.name
     try:
@@ -126,7 +143,6 @@ def _one(
         return
     if isinstance(raw, Upload):
         outcome.files[name] = {"name": raw.name, "size": raw.size}
-    target = REFERENCES.get(name)
     if target and value is not None and isinstance(value, int) and not exists(target, value):
         outcome.errors[name] = [f'Invalid pk "{value}" - object does not exist.']
         return
