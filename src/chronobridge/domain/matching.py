@@ -46,6 +46,7 @@ from typing import Any
 from chronobridge.domain import phones
 
 __all__ = [
+    "GENDER",
     "RULES",
     "Candidate",
     "Hasher",
@@ -144,6 +145,8 @@ class MatchDecision:
 def normalize_name(text: str | None) -> str:
     """Casefolded, accents, punctuation and spaces removed; idempotent."""
     current = text or ""
+    if current.isascii():  # most names: no accents, and upper().casefold() is lower() (tested)
+        return "".join(ch for ch in current.lower() if ch.isalnum())
     for _ in range(4):  # a fixpoint, so normalizing twice changes nothing (two passes suffice)
         # upper() first: the dotless i (U+0131) casefolds to itself, its upper case to "i".
         folded = unicodedata.normalize("NFKD", current.upper().casefold())
@@ -219,9 +222,7 @@ def match_keys(patient: PatientIdentity, *, hasher: Hasher) -> tuple[MatchKey, .
     """Every rule's key for this patient (a rule with a missing part has none; one per phone)."""
     parts = _parts(patient)
     keys = {
-        MatchKey(rule.name, hasher(_message(rule.name, values)))
-        for rule in RULES
-        for values in _combinations(rule.parts, parts)
+        MatchKey(rule.name, hasher(message)) for rule in RULES for message in _messages(rule, parts)
     }
     if patient.gender:
         keys.add(MatchKey(GENDER, hasher(_message(GENDER, (patient.gender,)))))
@@ -282,16 +283,16 @@ def _parts(patient: PatientIdentity) -> dict[str, tuple[str, ...]]:
     return parts
 
 
-def _combinations(
-    names: tuple[str, ...], parts: dict[str, tuple[str, ...]]
-) -> list[tuple[str, ...]]:
-    combos: list[tuple[str, ...]] = [()]
-    for name in names:
+def _messages(rule: Rule, parts: dict[str, tuple[str, ...]]) -> list[bytes]:
+    """`_message(rule, values)` for every combination of the rule's parts (one per phone);
+    none when a part is missing."""
+    texts = [rule.name]
+    for name in rule.parts:
         values = parts.get(name)
         if not values:
             return []
-        combos = [(*combo, value) for combo in combos for value in values]
-    return combos
+        texts = [f"{text}\x1f{value}" for text in texts for value in values]
+    return [text.encode() for text in texts]
 
 
 def _message(rule: str, values: tuple[str, ...]) -> bytes:
