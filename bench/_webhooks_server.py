@@ -1,7 +1,13 @@
-"""The hub's web app for the ingress benchmark, plus a bare `return 200` route in the same
-app (same middleware, same server): prints `READY` once listening.
+"""The hub's web app for the ingress benchmark, plus bare `return 200` routes in the same app
+(same middleware, same server): prints `READY` once listening.
 
     python -m bench._webhooks_server PORT DATABASE_URL   (keys in CHRONOBRIDGE_ENCRYPTION_KEYS)
+
+The baselines:
+
+- `/bare`: a plain Starlette route in the app's router, next to the webhook's own routes and
+  mounted the same way: the cheapest `return 200` this server offers a route like the webhook;
+- `/bare-di`: a FastAPI route with dependency injection (what most FastAPI apps' routes are).
 """
 
 from __future__ import annotations
@@ -12,10 +18,18 @@ import sys
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
+from starlette.requests import Request
+from starlette.routing import Route
 
 from chronobridge.ingress import SignatureMode
 from chronobridge.store import KeyRing
 from chronobridge.web import ServeOptions, create_app
+
+OK = b'{"status":"ok"}'
+
+
+async def bare(_request: Request) -> Response:
+    return Response(OK, media_type="application/json")
 
 
 def app(database_url: str, keys: KeyRing) -> FastAPI:
@@ -27,10 +41,16 @@ def app(database_url: str, keys: KeyRing) -> FastAPI:
         freeze_gc=True,
     )
     served = create_app(options)
+    # Right after the webhook's routes: matched after the same number of misses.
+    routes = served.router.routes
+    last_webhook = max(
+        i for i, r in enumerate(routes) if getattr(r, "path", "").startswith("/webhooks")
+    )
+    routes.insert(last_webhook + 1, Route("/bare", bare, methods=["POST"], include_in_schema=False))
 
-    @served.post("/bare")
-    async def bare() -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
+    @served.post("/bare-di")
+    async def bare_di() -> Response:
+        return Response(OK, media_type="application/json")
 
     return served
 
