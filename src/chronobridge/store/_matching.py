@@ -8,6 +8,7 @@ candidates' key sets to `matching.decide`, which is pure.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chronobridge.domain.matching import Candidate, MatchKey
+from chronobridge.domain.matching import GENDER, Candidate, MatchKey
 from chronobridge.store._bulk import BulkWrite
 from chronobridge.store._database import Database
 from chronobridge.store.tables import match_keys, model_rows
@@ -97,19 +98,25 @@ class MatchIndex:
         keys: Iterable[MatchKey],
         *,
         exclude_rows: Iterable[int] = (),
+        only: Iterable[MatchKey] | None = None,
         tx: AsyncConnection | None = None,
     ) -> list[IndexedPatient]:
-        """Live patients sharing at least one lookup key, with all of their keys."""
+        """Live patients sharing at least one lookup key, with all of their keys; with `only`,
+        with those of their keys that are among `only`, and their gender key: all that
+        `decide` reads when it compares patients whose keys are all in `only` (a page's), and
+        memory that stays flat as the store grows, where the full keys of every candidate of
+        a page would not."""
         by_rule: dict[str, set[str]] = defaultdict(set)
         for k in keys:
             if k.lookup:
                 by_rule[k.rule].add(k.key.hex())
         excluded = set(exclude_rows)
+        kept = None if only is None else {k.key.hex() for k in only}
         async with self._db.read(tx) as conn:
             row_ids: set[int] = set()
             for rule, digests in sorted(by_rule.items()):
                 row_ids |= await _rows_with(conn, app_id, rule, sorted(digests))
-            return await _patients(conn, sorted(row_ids - excluded))
+            return await _patients(conn, sorted(row_ids - excluded), kept)
 
     async def row_ids(
         self,
@@ -156,27 +163,33 @@ async def _rows_with(conn: AsyncConnection, app_id: int, rule: str, digests: lis
     return found
 
 
-async def _patients(conn: AsyncConnection, row_ids: list[int]) -> list[IndexedPatient]:
-    if not row_ids:
-        return []
-    query = sa.select(model_rows.c.id, model_rows.c.external_id).where(
-        model_rows.c.id.in_(row_ids), model_rows.c.deleted_at.is_(None)
-    )
-    live = {int(r.id): str(r.external_id) for r in (await conn.execute(query)).all()}
-    keys = await _keys(conn, list(live))
+async def _patients(
+    conn: AsyncConnection, row_ids: list[int], kept: set[str] | None = None
+) -> list[IndexedPatient]:
+    live: dict[int, str] = {}
+    for start in range(0, len(row_ids), _CHUNK):
+        query = sa.select(model_rows.c.id, model_rows.c.external_id).where(
+            model_rows.c.id.in_(row_ids[start : start + _CHUNK]), model_rows.c.deleted_at.is_(None)
+        )
+        live.update((int(r.id), str(r.external_id)) for r in (await conn.execute(query)).all())
+    keys = await _keys(conn, list(live), kept)
     return [
         IndexedPatient(row_id, external_id, keys.get(row_id, frozenset()))
         for row_id, external_id in sorted(live.items())
     ]
 
 
-async def _keys(conn: AsyncConnection, row_ids: Sequence[int]) -> dict[int, frozenset[MatchKey]]:
+async def _keys(
+    conn: AsyncConnection, row_ids: Sequence[int], kept: set[str] | None = None
+) -> dict[int, frozenset[MatchKey]]:
+    """The rows' keys (with `kept`: those among it, and the gender keys)."""
     found: dict[int, set[MatchKey]] = defaultdict(set)
     for start in range(0, len(row_ids), _CHUNK):
         chunk = list(row_ids[start : start + _CHUNK])
         query = sa.select(match_keys.c.model_row_id, match_keys.c.rule, match_keys.c.key).where(
             match_keys.c.model_row_id.in_(chunk)
         )
-        for row in (await conn.execute(query)).all():
-            found[int(row.model_row_id)].add(MatchKey(row.rule, bytes.fromhex(row.key)))
+        for row_id, rule, key in (await conn.execute(query)).all():
+            if kept is None or key in kept or rule == GENDER:
+                found[int(row_id)].add(MatchKey(sys.intern(rule), bytes.fromhex(key)))
     return {row_id: frozenset(keys) for row_id, keys in found.items()}

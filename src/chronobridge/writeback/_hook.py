@@ -82,9 +82,13 @@ class MatchIndexHook:
     ) -> None:
         """Match the page against the stored patients and itself; `match_page` compares each
         row only with the candidates sharing one of its keys (linear in the page, not square).
-        The page's own rows come from memory: their stored keys are exactly `keys`."""
-        wanted = [k for row_keys in keys.values() for k in search_keys(row_keys)]
-        found = await self._index.lookup(app_id, wanted, exclude_rows=list(keys), tx=tx)
+        Stored candidates come with only the keys a decision reads (`only`); the page's own
+        rows come from memory: their stored keys are exactly `keys`."""
+        page_keys = [k for row_keys in keys.values() for k in row_keys]
+        wanted = search_keys(page_keys)
+        found = await self._index.lookup(
+            app_id, wanted, exclude_rows=list(keys), only=page_keys, tx=tx
+        )
         page = [
             (row_id, Candidate(external_id, frozenset(keys[row_id])))
             for external_id, row_id in stored.items()
