@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -286,13 +287,8 @@ def _parts(patient: PatientIdentity) -> dict[str, tuple[str, ...]]:
 def _messages(rule: Rule, parts: dict[str, tuple[str, ...]]) -> list[bytes]:
     """`_message(rule, values)` for every combination of the rule's parts (one per phone);
     none when a part is missing."""
-    texts = [rule.name]
-    for name in rule.parts:
-        values = parts.get(name)
-        if not values:
-            return []
-        texts = [f"{text}\x1f{value}" for text in texts for value in values]
-    return [text.encode() for text in texts]
+    chosen = [parts.get(name, ()) for name in rule.parts]
+    return [_message(rule.name, values) for values in itertools.product(*chosen)]
 
 
 def _message(rule: str, values: tuple[str, ...]) -> bytes:
