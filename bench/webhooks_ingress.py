@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -75,11 +76,14 @@ def _free_port() -> int:
 
 
 class Requests:
-    """Pre-built requests: unique delivery ids, a realistic 1.5 KB body."""
+    """Pre-built requests: delivery ids unique across the whole run (each round is a new
+    `Requests`: ids that started again from 1 would make every later round's deliveries
+    redeliveries, measuring the duplicate path instead of storing), a realistic 1.5 KB body."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.n = 0
+        self.prefix = f"bench-{secrets.token_hex(6)}"
         filler = "x" * 1400
         self.body_template = '{"receiver":{"id":1},"object":{"id":0,"notes":"' + filler + '"}}'
 
@@ -90,7 +94,7 @@ class Requests:
             f"POST {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"X-drchrono-event: PATIENT_MODIFY\r\nX-drchrono-signature: {SECRET}\r\n"
-            f"X-drchrono-delivery: bench-{os.getpid()}-{self.path[1:5]}-{self.n}\r\n\r\n"
+            f"X-drchrono-delivery: {self.prefix}-{self.n}\r\n\r\n"
         )
         return head.encode() + body
 
