@@ -11,15 +11,15 @@ PostgreSQL short connect and lock timeouts, so an unavailable database turns int
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 
 from chronobridge.errors import ConfigError
 from chronobridge.store._database import install_sqlite_rules
@@ -30,9 +30,9 @@ __all__ = ["NewDelivery", "make_sync_engine", "write_deliveries"]
 Key = tuple[int, str]
 
 
-@dataclass(frozen=True, kw_only=True)
-class NewDelivery:
-    """A verified delivery about to be stored; `payload` is already encrypted."""
+class NewDelivery(NamedTuple):
+    """A verified delivery about to be stored; `payload` is already encrypted. (A named tuple:
+    the writer builds one per delivery, and a tuple is the cheapest immutable value.)"""
 
     app_id: int
     delivery_id: str
@@ -51,20 +51,11 @@ class NewDelivery:
         return (self.app_id, self.delivery_id)
 
     def values(self) -> dict[str, Any]:
-        return {
-            "app_id": self.app_id,
-            "delivery_id": self.delivery_id,
-            "event": self.event,
-            "received_at": self.received_at,
-            "verified": True,
-            "signature_mode": self.signature_mode,
-            "payload": self.payload,
-            "payload_bytes": self.payload_bytes,
-            "object_id": self.object_id,
-            "resource": self.resource,
-            "status": self.status,
-            "workflow_id": self.workflow_id,
-        }
+        return {**self._asdict(), "verified": True}
+
+
+_COLUMNS = (*NewDelivery._fields, "verified")
+_AT = NewDelivery._fields.index("received_at")
 
 
 def write_deliveries(conn: sa.Connection, items: Sequence[NewDelivery]) -> dict[Key, int]:
@@ -75,7 +66,47 @@ def write_deliveries(conn: sa.Connection, items: Sequence[NewDelivery]) -> dict[
     """
     firsts: dict[Key, NewDelivery] = {}
     for item in items:
-        firsts.setdefault(item.key, item)
+        firsts.setdefault((item.app_id, item.delivery_id), item)
+    if conn.dialect.name == "sqlite":
+        rows = _insert_sqlite(conn, list(firsts.values()))
+    else:
+        rows = _insert_other(conn, list(firsts.values()))
+    created = {(app_id, delivery_id): row_id for row_id, app_id, delivery_id in rows}
+    if len(created) < len(items):
+        _count_repeats(conn, items, created)
+    return created
+
+
+def _insert_sqlite(conn: sa.Connection, items: list[NewDelivery]) -> list[tuple[int, int, str]]:
+    """Straight to the driver: one multi-row INSERT of plain tuples (SQLAlchemy's path builds
+    and type-processes a parameter dictionary per row, which costs more than SQLite's insert).
+    The timestamp goes through the column type's own conversion, so it is stored exactly as
+    SQLAlchemy stores it."""
+    to_text = _timestamp_processor(conn.dialect)
+    parameters: list[Any] = []
+    for item in items:
+        parameters.extend((*item[:_AT], to_text(item.received_at), *item[_AT + 1 :], True))
+    result = conn.exec_driver_sql(_sqlite_insert_sql(len(items)), tuple(parameters))
+    return [(row[0], row[1], row[2]) for row in result]
+
+
+@functools.cache
+def _sqlite_insert_sql(rows: int) -> str:
+    one = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO {wd.name} ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * rows)} "  # noqa: S608  (our names; values are parameters)
+        "ON CONFLICT (app_id, delivery_id) DO NOTHING RETURNING id, app_id, delivery_id"
+    )
+
+
+@functools.cache
+def _timestamp_processor(dialect: Dialect) -> Callable[[datetime], Any]:
+    process = wd.c.received_at.type.bind_processor(dialect)
+    assert process is not None  # UtcDateTime always converts
+    return process
+
+
+def _insert_other(conn: sa.Connection, items: list[NewDelivery]) -> list[tuple[int, int, str]]:
     # One cached statement, many parameter sets: SQLAlchemy sends them as multi-row VALUES
     # ("insertmanyvalues") without compiling a new statement per batch size.
     stmt = (
@@ -83,26 +114,26 @@ def write_deliveries(conn: sa.Connection, items: Sequence[NewDelivery]) -> dict[
         .on_conflict_do_nothing(index_elements=["app_id", "delivery_id"])
         .returning(wd.c.id, wd.c.app_id, wd.c.delivery_id)
     )
-    rows = conn.execute(stmt, [item.values() for item in firsts.values()])
-    created = {(row.app_id, row.delivery_id): row.id for row in rows}
-    repeats = Counter(item.key for item in items)
+    result = conn.execute(stmt, [item.values() for item in items])
+    return [(row.id, row.app_id, row.delivery_id) for row in result]
+
+
+def _count_repeats(
+    conn: sa.Connection, items: Sequence[NewDelivery], created: dict[Key, int]
+) -> None:
+    repeats = Counter((item.app_id, item.delivery_id) for item in items)
     for key in created:
         repeats[key] -= 1
     for (app_id, delivery_id), count in repeats.items():
         if count > 0:
-            conn.execute(_count_repeats(app_id, delivery_id, count))
-    return created
+            where = sa.and_(wd.c.app_id == app_id, wd.c.delivery_id == delivery_id)
+            conn.execute(wd.update().where(where).values(repeats=wd.c.repeats + count))
 
 
 def _insert(conn: sa.Connection) -> sqlite.Insert | postgresql.Insert:
     if conn.dialect.name == "sqlite":
         return sqlite.insert(wd)
     return postgresql.insert(wd)
-
-
-def _count_repeats(app_id: int, delivery_id: str, count: int) -> sa.Update:
-    where = sa.and_(wd.c.app_id == app_id, wd.c.delivery_id == delivery_id)
-    return wd.update().where(where).values(repeats=wd.c.repeats + count)
 
 
 def make_sync_engine(
