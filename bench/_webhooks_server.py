@@ -3,11 +3,15 @@
 
     python -m bench._webhooks_server PORT DATABASE_URL   (keys in CHRONOBRIDGE_ENCRYPTION_KEYS)
 
-The baselines:
+The baselines, next to the webhook's own routes in the app's router:
 
-- `/bare`: a plain Starlette route in the app's router, next to the webhook's own routes and
-  mounted the same way: the cheapest `return 200` this server offers a route like the webhook;
+- `/bare`: a plain ASGI endpoint behind a Starlette route, mounted exactly as the webhook's
+  endpoint is: the cheapest `return 200` this server offers a route like the webhook;
+- `/bare-route`: a Starlette function route (`Request` in, `Response` out);
 - `/bare-di`: a FastAPI route with dependency injection (what most FastAPI apps' routes are).
+
+`BENCH_WRITER=thread` stores webhooks from a thread of the server process instead of the writer
+process `chronobridge serve` uses.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.requests import Request
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from chronobridge.ingress import SignatureMode
 from chronobridge.store import KeyRing
@@ -28,7 +33,18 @@ from chronobridge.web import ServeOptions, create_app
 OK = b'{"status":"ok"}'
 
 
-async def bare(_request: Request) -> Response:
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(OK))]
+
+
+class BareEndpoint:
+    """`return 200` as an ASGI app: what the webhook's endpoint is, minus the webhook."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": OK})
+
+
+async def bare_route(_request: Request) -> Response:
     return Response(OK, media_type="application/json")
 
 
@@ -38,6 +54,7 @@ def app(database_url: str, keys: KeyRing) -> FastAPI:
         keys=keys,
         signature_mode=SignatureMode.ANY,
         sweep=False,
+        writer_process=os.environ.get("BENCH_WRITER", "process") == "process",
         freeze_gc=True,
     )
     served = create_app(options)
@@ -46,7 +63,10 @@ def app(database_url: str, keys: KeyRing) -> FastAPI:
     last_webhook = max(
         i for i, r in enumerate(routes) if getattr(r, "path", "").startswith("/webhooks")
     )
-    routes.insert(last_webhook + 1, Route("/bare", bare, methods=["POST"], include_in_schema=False))
+    routes[last_webhook + 1 : last_webhook + 1] = [
+        Route("/bare", BareEndpoint(), methods=["POST"], include_in_schema=False),
+        Route("/bare-route", bare_route, methods=["POST"], include_in_schema=False),
+    ]
 
     @served.post("/bare-di")
     async def bare_di() -> Response:

@@ -200,7 +200,8 @@ def _children(pid: int) -> list[int]:
 Figures = dict[str, list[float]]
 STORED = "/webhooks/drchrono"
 BASELINES = {
-    "/bare": "bare Starlette route, mounted as the webhook",
+    "/bare": "bare ASGI endpoint, mounted as the webhook",
+    "/bare-route": "bare Starlette function route",
     "/bare-di": "bare FastAPI route (dependency injection)",
 }
 

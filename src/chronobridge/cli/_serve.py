@@ -108,6 +108,7 @@ def serve(
         processing=processing,
         services=lambda db: _services(db, metrics, settings),
         metrics=metrics.exposition,
+        writer_process=True,
         freeze_gc=True,
     )
     _run(create_app(options), host=host, port=port, log_level=log_level, worker=worker)

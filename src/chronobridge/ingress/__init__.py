@@ -29,6 +29,7 @@ from chronobridge.ingress._context import (
     install,
     uninstall,
 )
+from chronobridge.ingress._deadlines import Deadlines
 from chronobridge.ingress._defaults import processing_from_settings
 from chronobridge.ingress._framing import (
     DELIVERY_HEADER,
@@ -37,7 +38,8 @@ from chronobridge.ingress._framing import (
     Rejection,
     check_content_type,
 )
-from chronobridge.ingress._receiver import Answer, WebhookReceiver, delivery_job_id, rejected
+from chronobridge.ingress._inbox_batch import Arrival, BatchStore, delivery_job_id
+from chronobridge.ingress._receiver import Answer, WebhookReceiver, rejected
 from chronobridge.ingress._reconcile import ReconcileResult, reconcile, webhook_resources
 from chronobridge.ingress._routing import Action, Route, route
 from chronobridge.ingress._service import open_receiver, sweep_inbox
@@ -47,7 +49,8 @@ from chronobridge.ingress._signature import (
     match_signature,
     verification_token,
 )
-from chronobridge.ingress._writer import InboxWriter, Unavailable, Written
+from chronobridge.ingress._writer import InboxWriter, ThreadBackend, Unavailable
+from chronobridge.ingress._writer_process import WriterLost, WriterProcess
 from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
 
 WORKFLOW_MODULES = ("chronobridge.ingress.jobs",)
@@ -62,6 +65,9 @@ __all__ = [
     "Answer",
     "AppSecret",
     "Applier",
+    "Arrival",
+    "BatchStore",
+    "Deadlines",
     "Factory",
     "InboxWriter",
     "Processing",
@@ -69,11 +75,13 @@ __all__ = [
     "Rejection",
     "Route",
     "SignatureMode",
+    "ThreadBackend",
     "Unavailable",
     "WebhookApps",
     "WebhookReceiver",
     "WebhookSetup",
-    "Written",
+    "WriterLost",
+    "WriterProcess",
     "body_signature",
     "check_content_type",
     "current",

@@ -7,10 +7,11 @@ the log; the code never carries the request's values. HTTP statuses follow relia
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from chronobridge.catalog import CATALOG, PING, WebhookEvent
 
@@ -96,7 +97,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not body:
         raise Rejection(400, "body_empty")
     try:
-        document = json.loads(body)
+        document = orjson.loads(body)  # strict UTF-8 JSON, as DrChrono sends
     except (ValueError, RecursionError):
         raise Rejection(400, "body_not_json") from None
     if not isinstance(document, dict):

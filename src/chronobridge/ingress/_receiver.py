@@ -4,11 +4,12 @@
 
 Order (each step answers 4xx and stores nothing when it fails): event and delivery headers,
 the signature against the candidate applications' secrets (constant time), PING (answered,
-never stored), the JSON body and the object's id, then the inbox: the delivery, encrypted,
-and its job commit together before the 200. An event this hub does not know, correctly signed,
-is stored as `ignored` (no job) and answered 200, so DrChrono stops resending it (WH-14).
-The answer's body names the outcome only; nothing from the request is echoed. A refusal is
-counted (metrics, and the refusal log's per-minute counts: `_refusals`), never stored.
+never stored), then the inbox writer: the JSON body and the object's id are checked there, off
+the event loop, and the delivery, encrypted, and its job commit together before the 200. An
+event this hub does not know, correctly signed, is stored as `ignored` (no job) and answered
+200, so DrChrono stops resending it (WH-14). The answer's body names the outcome only; nothing
+from the request is echoed. A refusal is counted (metrics, and the refusal log's per-minute
+counts: `_refusals`), never stored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from chronobridge.catalog import PING
 from chronobridge.ingress._apps import AppSecret, WebhookApps
@@ -25,20 +25,17 @@ from chronobridge.ingress._framing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
-    ParsedBody,
     Rejection,
     check_delivery_id,
     check_event_name,
-    parse_body,
 )
+from chronobridge.ingress._inbox_batch import ANSWERED, UNAVAILABLE
 from chronobridge.ingress._metrics import ACK_SECONDS, RECEIVED, REJECTED
 from chronobridge.ingress._refusals import RefusalLog
 from chronobridge.ingress._signature import SignatureMode, match_signature, verification_token
 from chronobridge.ingress._writer import InboxWriter, Unavailable
-from chronobridge.store import KeyRing, NewDelivery, encrypt_payload
-from chronobridge.workers import job_id
 
-__all__ = ["Answer", "WebhookReceiver", "delivery_job_id", "rejected"]
+__all__ = ["Answer", "WebhookReceiver", "rejected"]
 
 log = logging.getLogger("chronobridge.ingress")
 
@@ -49,12 +46,9 @@ class Answer:
     body: dict[str, str] = field(default_factory=dict)
 
 
-_OUTCOMES = {name: RECEIVED.labels(name) for name in ("stored", "duplicate", "ignored", "ping")}
-
-
-def delivery_job_id(app_id: int, delivery_id: str) -> str:
-    """The processing job's workflow id: deterministic, so enqueueing twice is one job."""
-    return job_id("webhook", app_id, delivery_id)
+_OUTCOMES = {name: RECEIVED.labels(name) for name in (*ANSWERED, "ping")}
+_ANSWERS = {name: Answer(200, {"status": name}) for name in (*ANSWERED, "ping")}
+_UNAVAILABLE = Answer(503, {"error": "unavailable"})
 
 
 class WebhookReceiver:
@@ -63,16 +57,12 @@ class WebhookReceiver:
         *,
         apps: WebhookApps,
         writer: InboxWriter,
-        keys: KeyRing,
         mode: SignatureMode = SignatureMode.ANY,
-        ack_timeout: float = 1.5,
         refusals: RefusalLog | None = None,
     ) -> None:
         self.apps = apps
         self.writer = writer
-        self.keys = keys
         self.mode = mode
-        self.ack_timeout = ack_timeout
         self.refusals = refusals if refusals is not None else RefusalLog()
 
     async def verify(self, ref: str | None, msg: str | None) -> Answer:
@@ -96,30 +86,31 @@ class WebhookReceiver:
         self, ref: str | None, headers: Mapping[str, str], body: bytes, *, started: float
     ) -> Answer:
         try:
-            answer = await self._receive(ref, headers, body)
+            outcome = await self._receive(ref, headers, body)
         except Rejection as rejection:
             return self.refuse(rejection, ref=ref, event=headers.get(EVENT_HEADER))
         except Unavailable as unavailable:
             REJECTED.labels("unavailable").inc()
             self.refusals.note("unavailable", ref=ref, event=headers.get(EVENT_HEADER))
             log.warning("Webhook answered 503: the inbox is unavailable (%s)", unavailable)
-            return Answer(503, {"error": "unavailable"})
+            return _UNAVAILABLE
         ACK_SECONDS.observe(time.perf_counter() - started)
-        _OUTCOMES[answer.body["status"]].inc()
-        return answer
+        _OUTCOMES[outcome].inc()
+        return _ANSWERS[outcome]
 
-    async def _receive(self, ref: str | None, headers: Mapping[str, str], body: bytes) -> Answer:
+    async def _receive(self, ref: str | None, headers: Mapping[str, str], body: bytes) -> str:
+        """The outcome: `stored`, `ignored`, `duplicate` or `ping`."""
         event = check_event_name(headers.get(EVENT_HEADER))
         delivery_id = check_delivery_id(headers.get(DELIVERY_HEADER), event=event)
         app, matched = await self._authenticate(ref, headers.get(SIGNATURE_HEADER), body)
         if event == PING or delivery_id is None:
-            return Answer(200, {"status": "ping"})
-        parsed = parse_body(body, event=event)
-        item = self._delivery(app, delivery_id, event, matched, body, parsed)
-        written = await self.writer.write(item, within=self.ack_timeout)
-        if not written.created:
-            return Answer(200, {"status": "duplicate"})
-        return Answer(200, {"status": "stored" if item.status == "received" else "ignored"})
+            return "ping"
+        outcome = await self.writer.write((app.id, delivery_id, event, matched, time.time(), body))
+        if outcome in ANSWERED:
+            return outcome
+        if outcome == UNAVAILABLE:
+            raise Unavailable("not stored")
+        raise Rejection(400, outcome)  # the body: not JSON, or no usable object id
 
     async def _authenticate(
         self, ref: str | None, signature: str | None, body: bytes
@@ -134,30 +125,6 @@ class WebhookReceiver:
             if matched is not None:
                 return app, matched
         raise Rejection(403, "signature_mismatch")
-
-    def _delivery(
-        self,
-        app: AppSecret,
-        delivery_id: str,
-        event: str,
-        matched: str,
-        body: bytes,
-        parsed: ParsedBody,
-    ) -> NewDelivery:
-        known = parsed.event is not None
-        return NewDelivery(
-            app_id=app.id,
-            delivery_id=delivery_id,
-            event=event,
-            received_at=datetime.now(UTC),
-            signature_mode=matched,
-            payload=encrypt_payload(self.keys, app.id, delivery_id, body),
-            payload_bytes=len(body),
-            object_id=parsed.object_id,
-            resource=parsed.event.resource if parsed.event is not None else None,
-            status="received" if known else "ignored",
-            workflow_id=delivery_job_id(app.id, delivery_id) if known else None,
-        )
 
 
 def rejected(rejection: Rejection) -> Answer:

@@ -24,23 +24,21 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
-
 from chronobridge.ingress._apps import WebhookApps
+from chronobridge.ingress._inbox_batch import BatchStore
 from chronobridge.ingress._receiver import WebhookReceiver
 from chronobridge.ingress._refusals import RefusalLog, flush_periodically
 from chronobridge.ingress._signature import SignatureMode
-from chronobridge.ingress._writer import Enqueue, InboxWriter
-from chronobridge.ingress.jobs import delivery_job, dispatch_deliveries, process_delivery
+from chronobridge.ingress._writer import Backend, InboxWriter, ThreadBackend
+from chronobridge.ingress._writer_process import WriterProcess
+from chronobridge.ingress.jobs import delivery_job, process_delivery
 from chronobridge.store import Database, Inbox, make_sync_engine
-from chronobridge.store.tables import webhook_deliveries as wd
-from chronobridge.workers import WEBHOOKS, Job, Jobs, job_id
+from chronobridge.workers import Jobs
 
 __all__ = [
     "REFUSALS_EVERY",
     "SWEEP_AGE",
     "SWEEP_EVERY",
-    "enqueuer",
     "open_receiver",
     "sweep_inbox",
     "sweep_periodically",
@@ -56,27 +54,6 @@ REFUSALS_EVERY = 15.0
 """Seconds between two writes of the refusal log's finished minutes."""
 
 
-def enqueuer(jobs: Jobs) -> Enqueue:
-    """The jobs of a committed batch: a lone delivery gets its processing job at once (one
-    enqueue either way, and one queue hop less: the usual case outside bursts); a batch of
-    several gets one dispatch job, its id derived from the batch's first row, which gives each
-    delivery its processing job (one enqueue per batch keeps bursts cheap)."""
-
-    def enqueue(conn: sa.Connection, row_ids: list[int]) -> None:
-        if len(row_ids) == 1:
-            workflow_id = conn.execute(
-                sa.select(wd.c.workflow_id).where(wd.c.id == row_ids[0])
-            ).scalar_one()
-            jobs.enqueue_in_sync_transaction(
-                conn, delivery_job(workflow_id), process_delivery, row_ids[0]
-            )
-            return
-        job = Job(queue=WEBHOOKS, workflow_id=job_id("webhook-batch", row_ids[0]))
-        jobs.enqueue_in_sync_transaction(conn, job, dispatch_deliveries, row_ids)
-
-    return enqueue
-
-
 @contextlib.asynccontextmanager
 async def open_receiver(
     db: Database,
@@ -87,21 +64,21 @@ async def open_receiver(
     default_client_id: str | None = None,
     ack_timeout: float = 1.5,
     sweep: bool = True,
+    writer_process: bool = False,
     sweep_every: float = SWEEP_EVERY,
     sweep_age: float = SWEEP_AGE,
     refusals_every: float = REFUSALS_EVERY,
 ) -> AsyncIterator[WebhookReceiver]:
-    """The receiver, with its writer, the inbox sweep and the refusal log's flusher (the
-    refusals counted until the end are written when the block ends)."""
-    engine = make_sync_engine(database_url, busy_timeout=ack_timeout)
-    writer = InboxWriter(engine, enqueuer(jobs))
+    """The receiver, with its writer (in a process of its own with `writer_process`, else
+    in a thread), the inbox sweep and the refusal log's flusher (the refusals counted until the
+    end are written when the block ends)."""
+    backend = await _backend(db, jobs, database_url, ack_timeout, process=writer_process)
+    writer = InboxWriter(backend, ack_timeout=ack_timeout)
     refusals = RefusalLog()
     receiver = WebhookReceiver(
         apps=WebhookApps(db, default_client_id=default_client_id),
         writer=writer,
-        keys=db.keys,
         mode=mode,
-        ack_timeout=ack_timeout,
         refusals=refusals,
     )
     tasks = [asyncio.create_task(flush_periodically(db, refusals, every=refusals_every))]
@@ -116,6 +93,17 @@ async def open_receiver(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await writer.close()
+
+
+async def _backend(
+    db: Database, jobs: Jobs, database_url: str, ack_timeout: float, *, process: bool
+) -> Backend:
+    if not process:
+        engine = make_sync_engine(database_url, busy_timeout=ack_timeout)
+        return ThreadBackend(BatchStore(engine, jobs, db.keys))
+    writer = WriterProcess(database_url=database_url, keys=db.keys, busy_timeout=ack_timeout)
+    await writer.start()
+    return writer
 
 
 async def sweep_periodically(db: Database, jobs: Jobs, *, every: float, age: float) -> None:

@@ -52,6 +52,10 @@ class ServeOptions:
     services: Callable[[Database], Services] | None = None
     metrics: Callable[[], str] | None = None
     sweep: bool = True
+    writer_process: bool = False
+    """Store webhook deliveries from a supervised process of their own (`serve` does): the
+    writing then runs on another core, outside this process's GIL. Off: a thread of this
+    process (no second interpreter to start: what tests and embedded uses want)."""
     freeze_gc: bool = False
     """After start-up, move every object alive into the collector's permanent generation
     (`gc.freeze()`): the modules' large object graph is then never scanned again, which
@@ -89,6 +93,7 @@ def _lifespan(
                     default_client_id=options.default_client_id,
                     ack_timeout=options.ack_timeout,
                     sweep=options.sweep,
+                    writer_process=options.writer_process,
                 ) as receiver,
             ):
                 app.state.web = WebState(

@@ -73,3 +73,21 @@ def test_no_secret_is_compared_with_equality() -> None:
     files = [*SRC.joinpath("ingress").glob("*.py"), *SRC.joinpath("web").glob("*.py")]
     assert files
     assert [finding for path in files for finding in _comparisons(path)] == []
+
+
+@pytest.mark.parametrize("mode", [SignatureMode.ANY, SignatureMode.SECRET])
+def test_a_secret_shaped_like_a_digest_still_matches_as_the_secret(mode: SignatureMode) -> None:
+    secret = hashlib.sha256(b"a generated secret").hexdigest()  # 64 lower-case hex digits
+    body = b'{"object": {"id": 1}}'
+    assert match_signature(mode, secret, secret, body) == "secret"
+    assert match_signature(SignatureMode.HMAC, secret, secret, body) is None
+
+
+@given(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64))
+def test_a_digest_shaped_header_matches_only_the_right_hmac(header: str) -> None:
+    body = b'{"object": {"id": 2}}'
+    right = body_signature(SECRET, body)
+    for value in (header, f"sha256={header}"):
+        matched = match_signature(SignatureMode.ANY, SECRET, value, body)
+        assert (matched == "hmac") == (header == right)
+    assert match_signature(SignatureMode.ANY, SECRET, f"sha256={right}", body) == "hmac"
