@@ -7,11 +7,12 @@ arrivals over a socket pair (length-prefixed `marshal` frames: ids, names, numbe
 body, nothing else) and awaits the reply; the child commits the batch (`BatchStore`) and answers
 one outcome per arrival. Each request still waits for its own batch's commit before its 200.
 
-Supervision: a child that exits, crashes or stops answering (`hang_limit`) loses the batch in
-flight: its requests get 503 (DrChrono retries; a batch that committed anyway makes the retries
-duplicates) and the next batch starts a new child, no sooner than `restart_pause` after the
-last start (doubling while starts keep failing). The child reads until the socket closes, so it
-ends with its parent, even after a `kill -9` (after finishing the transaction in hand).
+Supervision: a child that exits, crashes or stops answering (`hang_limit`: a watchdog kills
+it) loses the batch in flight: its requests get 503 (DrChrono retries; a batch that committed
+anyway makes the retries duplicates) and the next batch starts a new child, no sooner than
+`restart_pause` after the last start (doubling while starts keep failing). The child reads
+until the socket closes, so it ends with its parent, even after a `kill -9` (after finishing
+the transaction in hand).
 
 The child gets its settings, the encryption keys included, over the socket: never on its
 command line or in its environment.
@@ -73,6 +74,8 @@ class WriterProcess:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._started_at = float("-inf")
+        self._sent_at: float | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self.starts = 0
 
     @property
@@ -100,26 +103,48 @@ class WriterProcess:
             await self._stop()
             raise ConfigError(f"The inbox writer process could not start: {reply[1]}")
         self._next_pause = self._pause
+        if self._watchdog is None:
+            self._watchdog = asyncio.create_task(self._watch(), name="inbox-writer-watchdog")
 
     async def store(self, arrivals: Sequence[Arrival]) -> list[str]:
         if self._writer is None:
             await self._restart()
         assert self._reader is not None
         assert self._writer is not None
+        self._sent_at = time.monotonic()
         try:
             await _write_frame(self._writer, list(arrivals))
-            status, payload = await asyncio.wait_for(_read_frame(self._reader), self._hang_limit)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
+            status, payload = await _read_frame(self._reader)
+        except (OSError, asyncio.IncompleteReadError) as error:
             log.warning("The inbox writer process was lost (%s)", type(error).__name__)
-            await self._stop(kill=isinstance(error, TimeoutError))
+            await self._stop()
             raise WriterLost(type(error).__name__) from None
+        finally:
+            self._sent_at = None
         if status != "ok":
             raise WriterLost(str(payload))  # the error's class name: the batch was not stored
         outcomes: list[str] = payload
         return outcomes
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
         await self._stop()
+
+    async def _watch(self) -> None:
+        """Kill a child that has not answered its batch within `hang_limit`: its socket then
+        closes and the batch fails like any lost batch. (One task for the writer's life, not a
+        timer per batch.)"""
+        while True:
+            await asyncio.sleep(self._hang_limit / 10)
+            sent_at, process = self._sent_at, self._process
+            late = sent_at is not None and time.monotonic() - sent_at > self._hang_limit
+            if late and process is not None and process.returncode is None:
+                log.warning("The inbox writer process stopped answering; ending it")
+                process.kill()
 
     async def _restart(self) -> None:
         wait = self._started_at + self._next_pause - time.monotonic()
@@ -132,9 +157,8 @@ class WriterProcess:
             raise WriterLost("restart failed") from None
         log.warning("The inbox writer process was restarted")
 
-    async def _stop(self, *, kill: bool = False) -> None:
-        """Close the socket (the child ends once its batch in hand is done) and reap it; a
-        child that stopped answering is killed (its transaction, if any, rolls back)."""
+    async def _stop(self) -> None:
+        """Close the socket (the child ends once its batch in hand is done) and reap it."""
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(OSError):
@@ -142,12 +166,10 @@ class WriterProcess:
         self._reader = self._writer = None
         process, self._process = self._process, None
         if process is not None:
-            await _reap(process, kill=kill)
+            await _reap(process)
 
 
-async def _reap(process: asyncio.subprocess.Process, *, kill: bool, wait: float = 10.0) -> None:
-    if kill and process.returncode is None:
-        process.kill()
+async def _reap(process: asyncio.subprocess.Process, *, wait: float = 10.0) -> None:
     try:
         await asyncio.wait_for(process.wait(), wait)
     except TimeoutError:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from chronobridge.ingress import WriterProcess
+from chronobridge.ingress import Arrival, WriterLost, WriterProcess
 from chronobridge.store import Inbox, KeyRing
 from support.ingress import HOOK, Hub, body_for, dispatched_rows, signed_headers, started_hub
 
@@ -85,9 +85,38 @@ async def test_a_writer_that_dies_costs_503s_until_it_is_replaced(
         assert sorted(dispatched_rows(database_url, keyring)) == sorted(row.id for row in rows)
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+async def test_a_writer_that_stops_answering_is_ended_and_replaced(
+    database_url: str, keyring: KeyRing
+) -> None:
+    async with started_hub(database_url, keyring) as hub:  # the database, migrated, one app
+        writer = WriterProcess(
+            database_url=database_url, keys=keyring, busy_timeout=1.5, hang_limit=1.0
+        )
+        await writer.start()
+        try:
+            assert await writer.store([_arrival(hub, "first")]) == ["stored"]
+            stuck = writer.pid
+            assert stuck is not None
+            os.kill(stuck, signal.SIGSTOP)  # alive, but answers nothing
+            with pytest.raises(WriterLost):
+                await writer.store([_arrival(hub, "lost")])
+            assert await writer.store([_arrival(hub, "again")]) == ["stored"]
+            assert writer.pid not in (None, stuck)
+        finally:
+            await writer.close()
+        ids = {row.delivery_id for row in await Inbox(hub.db).recent()}
+        assert {"first", "again"} <= ids
+
+
+def _arrival(hub: Hub, delivery_id: str) -> Arrival:
+    body = body_for(7)
+    return (hub.app_id, delivery_id, "PATIENT_MODIFY", "secret", time.time(), body)
+
+
 PARENT = """
 import asyncio, sys
-from chronobridge.ingress import WriterProcess
+from chronobridge.ingress import Arrival, WriterLost, WriterProcess
 from chronobridge.store import KeyRing
 
 async def main() -> None:
