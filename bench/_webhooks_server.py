@@ -11,7 +11,10 @@ The baselines, next to the webhook's own routes in the app's router:
 - `/bare-di`: a FastAPI route with dependency injection (what most FastAPI apps' routes are).
 
 `BENCH_WRITER=thread` stores webhooks from a thread of the server process instead of the writer
-process `chronobridge serve` uses.
+process `chronobridge serve` uses. `BENCH_WORKER=1` runs the embedded worker too, as plain
+`chronobridge serve` does: every delivery is then dispatched and processed by DBOS in this
+process, with an applier that fetches nothing (each ends `duplicate`), so the figures include
+the job machinery's CPU but no DrChrono calls.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from chronobridge.ingress import SignatureMode
-from chronobridge.store import KeyRing
+from chronobridge.ingress import Processing, SignatureMode
+from chronobridge.ingress import Route as EventRoute
+from chronobridge.store import KeyRing, StoredDelivery, open_database
 from chronobridge.web import ServeOptions, create_app
+from chronobridge.workers import Database as JobsDatabase
+from chronobridge.workers import WorkerConfig
 
 OK = b'{"status":"ok"}'
 
@@ -48,6 +54,28 @@ async def bare_route(_request: Request) -> Response:
     return Response(OK, media_type="application/json")
 
 
+async def _apply_nothing(delivery: StoredDelivery, route: EventRoute) -> int:
+    return 0
+
+
+def _worker(database_url: str, keys: KeyRing) -> dict[str, object]:
+    """The embedded worker's options (`BENCH_WORKER=1`), or none."""
+    if os.environ.get("BENCH_WORKER") != "1":
+        return {}
+
+    async def processing() -> Processing:
+        return Processing(db=await open_database(database_url, keys=keys), apply=_apply_nothing)
+
+    worker = WorkerConfig(
+        database=JobsDatabase.parse(database_url),
+        cipher=keys,
+        executor_id="bench",
+        polling_interval_sec=0.2,
+        shutdown_timeout_sec=0,
+    )
+    return {"worker": worker, "processing": processing}
+
+
 def app(database_url: str, keys: KeyRing) -> FastAPI:
     options = ServeOptions(
         database_url=database_url,
@@ -56,6 +84,7 @@ def app(database_url: str, keys: KeyRing) -> FastAPI:
         sweep=False,
         writer_process=os.environ.get("BENCH_WRITER", "process") == "process",
         freeze_gc=True,
+        **_worker(database_url, keys),  # type: ignore[arg-type]
     )
     served = create_app(options)
     # Right after the webhook's routes: matched after the same number of misses.

@@ -271,6 +271,9 @@ def run(
 ) -> None:
     keys = KeyRing.new_key()
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    writer = "a thread" if os.environ.get("BENCH_WRITER") == "thread" else "its writer process"
+    worker = "with" if os.environ.get("BENCH_WORKER") == "1" else "without"
+    print(f"server: deliveries stored from {writer}, {worker} the embedded worker")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'hub.sqlite'}"
         asyncio.run(_prepare(url, KeyRing([keys])))
