@@ -30,7 +30,9 @@ from chronobridge.catalog import CATALOG, Kind
 CLIENT_ID = "demo-client-id"
 CLIENT_SECRET = "demo-client-secret-not-for-production"  # noqa: S105 - the emulator demo app
 REDIRECT_URI = "http://127.0.0.1:8600/oauth/callback"
-NEEDED = {"insurances": {"payer_type": "primary"}, "appointments": {"since": "2000-01-01"}}
+# The one list with a required plain filter; lists that need one of since/date/date_range
+# (the catalog's required_one_of) get since.
+NEEDED = {"insurances": {"payer_type": "primary"}}
 
 
 def authorize(http: httpx2.Client) -> str:
@@ -95,7 +97,10 @@ def every_list(api: httpx2.Client) -> int:
     for op in CATALOG:
         if op.kind is not Kind.LIST:
             continue
-        rows, url = 0, op.path + "?" + urlencode(NEEDED.get(op.resource, {}))
+        needed = NEEDED.get(op.resource, {})
+        if op.required_one_of:
+            needed = needed | {"since": "2000-01-01"}
+        rows, url = 0, op.path + "?" + urlencode(needed)
         while url:
             page = api.get(url)
             calls += 1
