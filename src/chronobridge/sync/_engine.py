@@ -159,7 +159,7 @@ class SyncEngine:
         state = SyncState.load(row, app_id=app_id, resource=plan.resource, interval=interval)
         mode = choose_mode(state, plan, requested)
         counter, runner = CallCounter(), None
-        priority = Priority.BACKFILL if mode is RunMode.BACKFILL else Priority.POLL
+        priority = _priority(mode)
         try:
             async with self.clients.lease(app_id, priority=priority, counter=counter) as lease:
                 ctx = await self._context(app_id, plan, lease, counter, progress, priority)
@@ -243,6 +243,14 @@ def _plan(resource: str) -> ResourcePlan:
             f"{resource!r} cannot be synced",
             hint="chronobridge sync --list shows the resources that can.",
         ) from None
+
+
+def _priority(mode: RunMode) -> Priority:
+    """Full passes that can wait (a backfill, a reconciliation) spend the backfill share of
+    the hour; polls and scans, which keep the store current, the poll share."""
+    if mode in (RunMode.BACKFILL, RunMode.RECONCILE):
+        return Priority.BACKFILL
+    return Priority.POLL
 
 
 def _outcome(
