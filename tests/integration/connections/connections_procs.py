@@ -6,13 +6,23 @@ so that all start together, does its work and prints one JSON line.
 
     refresh CONNECTION_ID COROUTINES    every coroutine calls GET /api/doctors once
     budget CONNECTION_ID PRIORITY       call GET /api/doctors until the budget refuses
+    hour CONNECTION_ID PRIORITY CLOCK_FILE END
+                                        call GET /api/doctors on the test's simulated clock
+                                        (the time in CLOCK_FILE, which the test moves along
+                                        with the emulator's) until END: every 1-2 s of it near
+                                        the top of an hour, every 10 min otherwise
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import random
 import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from chronobridge.client import DrChronoClient
@@ -61,7 +71,75 @@ async def budget(connection_id: str, priority: str) -> dict[str, Any]:
     return {"calls": calls, "exhausted": exhausted, "rate_limited": limited}
 
 
-MODES = {"refresh": refresh, "budget": budget}
+def file_clock(path: Path) -> Callable[[], datetime]:
+    """The simulated time the test writes (atomically) into `path`."""
+    return lambda: datetime.fromisoformat(path.read_text())
+
+
+def pause(now: datetime, dice: random.Random, *, busy: float = 10.0) -> float:
+    """Simulated seconds to the next call: 1-2 s within `busy` s of the top of an hour,
+    else 10 min, but never past the start of the busy stretch."""
+    into = now.minute * 60 + now.second + now.microsecond / 1e6
+    if min(into, 3600 - into) < busy:
+        return dice.uniform(1.0, 2.0)
+    return min(600.0, 3600 - busy - into)
+
+
+async def hour(connection_id: str, priority: str, clock_file: str, end_text: str) -> dict[str, Any]:
+    """Calls on the simulated clock; every time this process sees is acknowledged in its own
+    file, so that the test can keep the clock from running far ahead of a slow process."""
+    clock, end = file_clock(Path(clock_file)), datetime.fromisoformat(end_text)
+    ack = Acknowledged(Path(clock_file).with_name(f"ack-{os.getpid()}"))
+    dice = random.Random(os.getpid())
+
+    async def until(when: datetime) -> None:
+        while ack(clock()) < min(when, end):  # noqa: ASYNC110  (the test moves the time)
+            await asyncio.sleep(0.005)
+
+    async def sleep(seconds: float) -> None:  # simulated seconds
+        await until(clock() + timedelta(seconds=seconds))
+
+    calls: list[str] = []
+    refused = limited = 0
+    policy = WaitPolicy(background_seconds=0)  # waits happen below, on the simulated clock
+    async with Hub.open(clock=clock, sleep=sleep, policy=policy) as hub:
+        client = await hub.client(int(connection_id), priority=Priority(priority))
+        async with client:
+            await client.call("doctors_list")  # warm: the first call of a process is slow
+            ack(clock())
+            _ready_then_wait()
+            while (at := ack(clock())) < end:
+                await until(at + timedelta(seconds=pause(at, dice)))
+                if (at := ack(clock())) >= end:
+                    break
+                try:
+                    await client.call("doctors_list")
+                    calls.append(at.isoformat())
+                except BudgetExhausted as spent:
+                    refused += 1
+                    await until(spent.resume_at)
+                except RateLimited:
+                    limited += 1
+    return {"calls": calls, "refused": refused, "rate_limited": limited}
+
+
+class Acknowledged:
+    """Writes the newest simulated time this process has seen (atomically, when it changes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.seen = path, ""
+
+    def __call__(self, now: datetime) -> datetime:
+        text = now.isoformat()
+        if text != self.seen:
+            written = self.path.with_suffix(".tmp")
+            written.write_text(text)
+            os.replace(written, self.path)
+            self.seen = text
+        return now
+
+
+MODES = {"refresh": refresh, "budget": budget, "hour": hour}
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
