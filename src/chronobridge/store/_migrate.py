@@ -1,10 +1,21 @@
 """Opening the database: build the engine, bring the schema to the newest revision, hand back a
 `Database`. Alembic runs programmatically on the engine's own connection (no alembic.ini, no
 working directory); see migrations/env.py for how concurrent starts are serialized.
+
+Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so
+within one process only one Alembic command may run at a time: hubs opened at once on several
+threads (each with its own event loop and engine), or interleaved on one loop, would otherwise
+read each other's environment and run on another loop's connection. `_alembic_turn` takes a
+process-wide lock for that; the advisory lock (PostgreSQL) or `setup_lock` (SQLite) orders
+processes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,6 +35,10 @@ from chronobridge.store._keyfile import load_keyring
 __all__ = ["alembic_config", "current_revisions", "head_revisions", "open_database", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# One Alembic command at a time in this process (see the module docstring).
+_ALEMBIC_TURN = threading.Lock()
+_TURN_POLL_S = 0.01
 
 
 async def open_database(
@@ -70,14 +85,26 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
+@asynccontextmanager
+async def _alembic_turn() -> AsyncIterator[None]:
+    """This process's turn to run Alembic. Polls rather than blocking in a worker thread: the
+    event loop stays free, and a cancelled wait never leaves the lock taken."""
+    while not _ALEMBIC_TURN.acquire(blocking=False):  # noqa: ASYNC110 - other threads' loops
+        await asyncio.sleep(_TURN_POLL_S)
+    try:
+        yield
+    finally:
+        _ALEMBIC_TURN.release()
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Apply migrations up to `revision` ("heads": every branch, so parallel features merge)."""
-    async with engine.connect() as conn:
+    async with _alembic_turn(), engine.connect() as conn:
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.connect() as conn:
+    async with _alembic_turn(), engine.connect() as conn:
         await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
 
 
