@@ -7,7 +7,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench catalog system-deps clean
+.PHONY: demo test lint typecheck bytecode unit bench catalog system-deps clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
+	$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/chronobridge demo
 
 system-deps:
@@ -36,7 +37,13 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: $(TEST_STAMP) system-deps lint typecheck
+# The tests start the CLI, serve and workers as processes hundreds of times: compiled bytecode
+# saves each start ~0.4 s where PYTHONDONTWRITEBYTECODE is set (Python then reads .pyc files
+# but never writes them, so an editable install recompiles its sources on every start).
+bytecode: $(TEST_STAMP)
+	$(BIN)/python -m compileall -q src tests >/dev/null
+
+test: $(TEST_STAMP) system-deps lint typecheck bytecode
 	$(BIN)/python -m pytest -n 2 --dist load $(PYTEST_ARGS)
 
 unit: $(TEST_STAMP)
