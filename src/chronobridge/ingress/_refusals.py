@@ -83,6 +83,13 @@ class RefusalLog:
             del self._per_minute[minute]
         return taken
 
+    def give_back(self, taken: list[tuple[_Key, int]]) -> None:
+        """Return counts that `take` removed but could not be written."""
+        for key, count in taken:
+            if key not in self._counts:
+                self._per_minute[key.minute] += 1
+            self._counts[key] += count
+
     def __len__(self) -> int:
         return sum(self._counts.values())
 
@@ -93,6 +100,14 @@ async def flush(db: Database, refusals: RefusalLog, *, everything: bool = False)
     taken = refusals.take(before=before)
     if not taken:
         return 0
+    try:
+        return await _write(db, taken)
+    except BaseException:  # a failed or cancelled write: the counts wait for the next flush
+        refusals.give_back(taken)
+        raise
+
+
+async def _write(db: Database, taken: list[tuple[_Key, int]]) -> int:
     apps = WebhookApps(db)
     resolved = {ref: await _app_id(apps, ref) for ref in {key.ref for key, _ in taken}}
     merged: Counter[tuple[datetime, int | None, str, str | None]] = Counter()
@@ -117,7 +132,11 @@ async def flush_periodically(db: Database, refusals: RefusalLog, *, every: float
             except Exception as error:  # the database may be away: the counts wait in memory
                 log.warning("Writing refused webhook counts failed (%s)", type(error).__name__)
     finally:
-        await flush(db, refusals, everything=True)
+        try:
+            await flush(db, refusals, everything=True)
+        except Exception as error:  # the process is ending: say what the log will lack
+            log.warning("Writing %d refused webhook counts at shutdown failed (%s)",
+                        len(refusals), type(error).__name__)  # fmt: skip
 
 
 async def _app_id(apps: WebhookApps, ref: str | None) -> int | None:

@@ -1,11 +1,19 @@
-"""The refusal log (pure part): counts per minute and (application, reason, event), names only
-when DrChrono sends them, and a bounded number of keys per minute whatever arrives."""
+"""The refusal log: counts per minute and (application, reason, event), names only when
+DrChrono sends them, a bounded number of keys per minute whatever arrives, and no count lost
+when a write fails or is cancelled."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from chronobridge.ingress._refusals import RefusalLog
+import pytest
+
+from chronobridge.ingress._refusals import RefusalLog, flush
+from chronobridge.store import Database
 
 T0 = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 
@@ -58,3 +66,39 @@ def test_a_minute_keeps_a_bounded_number_of_keys() -> None:
         counts[(0, None, "signature_mismatch", None)] + counts[(0, None, "unknown_app", None)]
         >= 995
     )
+
+
+class _Away:
+    """A database whose writes fail (`hang=False`) or never finish (`hang=True`)."""
+
+    def __init__(self, *, hang: bool) -> None:
+        self.hang = hang
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[None]:
+        if self.hang:
+            await asyncio.Event().wait()
+        raise OSError("database is away")
+        yield
+
+
+async def test_a_failed_write_keeps_the_counts_for_the_next_flush() -> None:
+    log = RefusalLog()
+    log.note("signature_mismatch", event="PATIENT_MODIFY", now=T0)
+    with pytest.raises(OSError, match="away"):
+        await flush(cast(Database, _Away(hang=False)), log, everything=True)
+    assert len(log) == 1
+    assert _counts(log) == {(0, None, "signature_mismatch", "PATIENT_MODIFY"): 1}
+
+
+async def test_a_write_cancelled_at_shutdown_keeps_the_counts_for_the_last_flush() -> None:
+    log = RefusalLog()
+    for _ in range(3):
+        log.note("signature_mismatch", now=T0)
+    writing = asyncio.create_task(flush(cast(Database, _Away(hang=True)), log, everything=True))
+    await asyncio.sleep(0.01)
+    assert len(log) == 0  # taken, the write in flight
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert _counts(log) == {(0, None, "signature_mismatch", None): 3}
