@@ -62,10 +62,16 @@ def _current(stack: LiveStack, resource: str, object_id: str) -> dict[str, objec
 
 
 def _settled(stack: LiveStack) -> bool:
+    """Every delivery processed and every processing job ended: a job marks its delivery done
+    in a step, then DBOS records the job's end a moment later."""
     waiting = stack.rows(
         "SELECT count(*) FROM webhook_deliveries WHERE status NOT IN ('done', 'duplicate')"
     )
-    return waiting[0][0] == 0
+    running = stack.rows(
+        "SELECT count(*) FROM workflow_status WHERE name = 'chronobridge.webhooks.process' "
+        "AND status IN ('PENDING', 'ENQUEUED')"
+    )
+    return waiting[0][0] == 0 and running[0][0] == 0
 
 
 async def _stored(
