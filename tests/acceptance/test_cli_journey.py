@@ -34,6 +34,7 @@ def test_connect_then_call_every_patient_with_no_other_step(tmp_path: Path) -> N
     assert default["by_priority"]["interactive"] == default["used"]
 
 
+@pytest.mark.slow
 def test_a_doctor_and_a_staff_member_then_deauthorization(tmp_path: Path) -> None:
     with emulator(auto_approve="doctor1") as emu:
         cli = Cli.against(tmp_path / "home", emu.url)

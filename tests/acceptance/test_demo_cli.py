@@ -13,10 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from chronobridge.emulator._config import DEFAULT_CLIENT_SECRET
 from support.servers import free_port
 
 
+@pytest.mark.slow
 def test_the_demo_connects_backfills_shows_webhook_changes_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:

@@ -75,6 +75,7 @@ def _wait(condition: Callable[[], Any], within: float = 90.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("db_kind", ["postgres"])
 def test_stateless_serve_and_two_workers_share_the_jobs(
     blank_database_url: str, tmp_path: Path

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 import sqlalchemy as sa
 
 from chronobridge.connections import (
@@ -61,6 +62,7 @@ def _wait(condition: Any, within: float = 60.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow
 def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
     keys = KeyRing.new_key()
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite'}"

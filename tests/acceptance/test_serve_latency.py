@@ -15,11 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from support.serve_process import LiveStack, live_stack
 
-pytestmark = pytest.mark.slow
 CHANGES = 30
 SERVE = ("--no-planner",)
 """Serve's defaults but the planner: its polls could see a change before the webhook does."""

@@ -188,6 +188,7 @@ class SimulatedClock:
 
 # PostgreSQL is where many worker processes run (scale-out); the store's own test runs 16
 # processes against the budget row on SQLite too.
+@pytest.mark.slow
 @pytest.mark.parametrize("db_kind", [pytest.param("postgres", marks=pytest.mark.postgres)])
 async def test_sixteen_processes_never_exceed_the_budget_across_the_top_of_the_hour(
     database_url: str, keyring: KeyRing, tmp_path: Path

@@ -136,6 +136,7 @@ async def test_old_windows_can_be_pruned(database: Database) -> None:
     assert (await budget.usage(app_id, now=NOW)).used == 1
 
 
+@pytest.mark.slow
 async def test_sixteen_processes_never_exceed_the_limit(
     database: Database, database_url: str, keyring: KeyRing
 ) -> None:

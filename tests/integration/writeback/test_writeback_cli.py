@@ -83,6 +83,7 @@ def cli(tmp_path: Path) -> Any:
         yield runner
 
 
+@pytest.mark.slow
 def test_patients_and_appointments_from_the_command_line(cli: Cli) -> None:
     """One connected home for both flows (each command is a process start, ~2 s)."""
     _patients_create_update_match_and_the_review_queue(cli)
