@@ -21,7 +21,7 @@ from bench._sync_support import ROOT, emulator
 SIZES = (10_000, 100_000)
 
 CHILD = r"""
-import asyncio, json, resource, sys, tracemalloc
+import asyncio, json, sys, tracemalloc
 from pathlib import Path
 from chronobridge.domain.mappings import default_mapping
 from chronobridge.store import Apps, AppSpec, KeyRing, open_database
@@ -40,7 +40,10 @@ async def main(url, token, folder):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     await db.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so a
+    # child of a big parent (make bench runs the other benchmarks first) reports the parent's.
+    hwm = [l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM")]
+    rss = int(hwm[0].split()[1]) * 1024
     print(json.dumps({"records": report.records, "traced_peak": peak, "rss_peak": rss}))
 
 asyncio.run(main(*sys.argv[1:4]))
