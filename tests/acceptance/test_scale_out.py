@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from chronobridge.connections import (
     Services,
@@ -25,6 +24,7 @@ from chronobridge.connections import (
 from chronobridge.emulator import create_app as create_emulator
 from chronobridge.emulator._config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from chronobridge.store import Apps, KeyRing, open_database
+from support import sql
 from support.serve_process import ServeProcess, cli, hub_env
 from support.servers import free_port, running_server
 from support.webhook_stack import emulator_config
@@ -54,15 +54,6 @@ def _workers(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[b
              "--polling-interval", "0.1"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-
-
-def _rows(url: str, query: str) -> list[Any]:
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(sa.text(query)).all())
-    finally:
-        engine.dispose()
 
 
 def _wait(condition: Callable[[], Any], within: float = 90.0) -> Any:
@@ -95,13 +86,13 @@ def test_stateless_serve_and_two_workers_share_the_jobs(
                 httpx2.post(
                     f"{emulator_url}/_emulator/churn", json={"changes": 6}
                 ).raise_for_status()
-                assert _wait(lambda: _rows(url, PROCESSED))
+                assert _wait(lambda: sql.rows(url, PROCESSED))
                 # The planner's schedule runs on the workers: polls fill the store on their own.
-                _wait(lambda: _rows(url, "SELECT 1 FROM sync_runs WHERE status = 'done' "
+                _wait(lambda: sql.rows(url, "SELECT 1 FROM sync_runs WHERE status = 'done' "
                                          "AND resource = 'patients'"))  # fmt: skip
-                events = _rows(url, "SELECT source FROM change_events")
+                events = sql.rows(url, "SELECT source FROM change_events")
                 assert {"webhook", "poll"} <= {source for (source,) in events}
-                owners = _rows(url, "SELECT DISTINCT executor_id FROM dbos.workflow_status "
+                owners = sql.rows(url, "SELECT DISTINCT executor_id FROM dbos.workflow_status "
                                     "WHERE status = 'SUCCESS'")  # fmt: skip
                 assert {owner for (owner,) in owners} <= {"scale-w1", "scale-w2"}
                 assert owners

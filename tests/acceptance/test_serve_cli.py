@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from chronobridge.connections import (
     Services,
@@ -25,6 +24,7 @@ from chronobridge.connections import (
 from chronobridge.emulator import create_app as create_emulator
 from chronobridge.emulator._config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from chronobridge.store import Apps, KeyRing, open_database
+from support import sql
 from support.serve_process import ServeProcess, cli, hub_env
 from support.servers import free_port, running_server
 from support.webhook_stack import emulator_config
@@ -115,10 +115,7 @@ def test_serve_and_webhooks_commands_end_to_end(tmp_path: Path) -> None:
                 ("signature_mismatch", "PATIENT_MODIFY", 3)
             ]
             assert "signature_mismatch" in cli(env, "webhooks", "log", "--refused").stdout
-    audit = sa.create_engine(url.replace("+aiosqlite", ""))
-    with audit.connect() as conn:
-        actions = conn.execute(sa.text("SELECT action, reason FROM audit_log")).all()
-    audit.dispose()
+    actions = sql.rows(url, "SELECT action, reason FROM audit_log")
     assert ("webhook.payload.view", "acceptance test") in actions
     output = "".join(serve.lines) + serve.stderr()
     assert WEBHOOK_SECRET not in output

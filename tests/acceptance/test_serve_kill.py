@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from chronobridge.store import KeyRing, open_database
+from support import sql
 from support.ingress import HOOK, body_for, dispatched_rows, register_app, signed_headers
 from support.serve_process import ServeProcess, hub_env
 from support.servers import free_port
@@ -90,13 +90,8 @@ def _killer(serve: ServeProcess, sender: Sender, done: threading.Event, kills: l
 
 
 def _stored(url: str) -> tuple[dict[int, str], int]:
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT id, delivery_id FROM webhook_deliveries")).all()
-            repeats = conn.execute(sa.text("SELECT sum(repeats) FROM webhook_deliveries")).scalar()
-    finally:
-        engine.dispose()
+    rows = sql.rows(url, "SELECT id, delivery_id FROM webhook_deliveries")
+    repeats = sql.scalar(url, "SELECT sum(repeats) FROM webhook_deliveries")
     return {int(row[0]): str(row[1]) for row in rows}, int(repeats or 0)
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from chronobridge.connections import Services
 from chronobridge.domain.mappings import default_mapping
@@ -27,6 +26,7 @@ from chronobridge.store import KeyRing, Records, open_database
 from chronobridge.sync import ConnectionClients, SyncEngine, plan_for
 from chronobridge.sync._prepare import canonical_json, digest_of
 from chronobridge.web import create_app
+from support import sql
 from support.ingress import SECRET
 from support.servers import free_port, running_server
 from support.webhook_stack import Stack, _prepare, emulator_config, hub_options
@@ -88,13 +88,8 @@ def _listed(
 
 def _reported(url: str, *, after: int) -> tuple[dict[str, set[str]], Counter[str]]:
     """The records that got a change event after `after`, and the events, by resource."""
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
     query = "SELECT resource, external_id FROM change_events WHERE id > :after"
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(query), {"after": after}).all()
-    finally:
-        engine.dispose()
+    rows = sql.rows(url, query, after=after)
     out: dict[str, set[str]] = {}
     for resource, external_id in rows:
         out.setdefault(resource, set()).add(external_id)

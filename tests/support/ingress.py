@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
-import sqlalchemy as sa
 
 from chronobridge.ingress import SignatureMode
 from chronobridge.store import Apps, AppSpec, Database, KeyRing, open_database
 from chronobridge.web import ServeOptions, create_app
 from chronobridge.workers import EncryptingSerializer
+from support import sql
 
 SECRET = "whsec-test-0123456789abcdef"
 CLIENT_ID = "ingress-test-client"
@@ -117,26 +117,13 @@ def signed_headers(
     }
 
 
-def _sync_url(url: str) -> str:
-    return url.replace("+aiosqlite", "").replace("postgresql+psycopg", "postgresql+psycopg")
-
-
-def _scalar(url: str, query: str) -> Any:
-    engine = sa.create_engine(_sync_url(url))
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(query)).scalar()
-    finally:
-        engine.dispose()
-
-
 def inbox_count(url: str) -> int:
-    return int(_scalar(url, "SELECT count(*) FROM webhook_deliveries"))
+    return int(sql.scalar(url, "SELECT count(*) FROM webhook_deliveries"))
 
 
 def job_count(url: str) -> int:
     table = "workflow_status" if url.startswith("sqlite") else "dbos.workflow_status"
-    return int(_scalar(url, f"SELECT count(*) FROM {table}"))  # noqa: S608  (a table name)
+    return int(sql.scalar(url, f"SELECT count(*) FROM {table}"))  # noqa: S608  (a table name)
 
 
 def dispatched_rows(url: str, keyring: KeyRing) -> list[int]:
@@ -150,14 +137,7 @@ def dispatched_rows(url: str, keyring: KeyRing) -> list[int]:
         "('chronobridge.webhooks.dispatch', 'chronobridge.webhooks.process')"
     )
     serializer = EncryptingSerializer(keyring)
-    engine = sa.create_engine(_sync_url(url))
-    try:
-        with engine.connect() as conn:
-            stored = [
-                (row[0], serializer.deserialize(row[1])) for row in conn.execute(sa.text(query))
-            ]
-    finally:
-        engine.dispose()
+    stored = [(row[0], serializer.deserialize(row[1])) for row in sql.rows(url, query)]
     rows: list[int] = []
     for name, inputs in stored:
         first = inputs["args"][0]
@@ -167,10 +147,5 @@ def dispatched_rows(url: str, keyring: KeyRing) -> list[int]:
 
 def job_ids(url: str) -> list[str]:
     table = "workflow_status" if url.startswith("sqlite") else "dbos.workflow_status"
-    engine = sa.create_engine(_sync_url(url))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(f"SELECT workflow_uuid FROM {table}"))  # noqa: S608
-            return sorted(str(row[0]) for row in rows)
-    finally:
-        engine.dispose()
+    found = sql.rows(url, f"SELECT workflow_uuid FROM {table}")  # noqa: S608
+    return sorted(str(row[0]) for row in found)

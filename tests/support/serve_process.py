@@ -27,10 +27,10 @@ from types import TracebackType
 from typing import Any
 
 import httpx2
-import sqlalchemy as sa
 
 from chronobridge.emulator._config import DEFAULT_CLIENT_ID
 from chronobridge.store import KeyRing
+from support import sql
 from support.ingress import SECRET
 from support.servers import free_port
 
@@ -207,12 +207,7 @@ class LiveStack:
         return list(found if isinstance(found, list) else found["deliveries"])
 
     def rows(self, query: str, **params: Any) -> list[Any]:
-        engine = sa.create_engine(self.database_url.replace("+aiosqlite", ""))
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(sa.text(query), params).all())
-        finally:
-            engine.dispose()
+        return sql.rows(self.database_url, query, **params)
 
     def wait(self, condition: Any, *, within: float = 60.0, every: float = 0.02) -> Any:
         deadline = time.monotonic() + within

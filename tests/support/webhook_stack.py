@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
-import sqlalchemy as sa
 
 from chronobridge.connections import (
     Services,
@@ -44,6 +43,7 @@ from chronobridge.sync._prepare import canonical_json, digest_of
 from chronobridge.web import ServeOptions, create_app
 from chronobridge.workers import Database as JobsDatabase
 from chronobridge.workers import Liveness, WorkerConfig
+from support import sql
 from support.ingress import SECRET
 from support.servers import running_server
 
@@ -89,20 +89,10 @@ class Stack:
         return int(self.scalar(f"SELECT count(*) FROM {table} WHERE {where}"))  # noqa: S608
 
     def scalar(self, query: str) -> Any:
-        engine = sa.create_engine(self.database_url.replace("+aiosqlite", ""))
-        try:
-            with engine.connect() as conn:
-                return conn.execute(sa.text(query)).scalar()
-        finally:
-            engine.dispose()
+        return sql.scalar(self.database_url, query)
 
     def rows(self, query: str) -> list[Any]:
-        engine = sa.create_engine(self.database_url.replace("+aiosqlite", ""))
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(sa.text(query)).all())
-        finally:
-            engine.dispose()
+        return sql.rows(self.database_url, query)
 
     def listed(self, resource: str, token: str | None = None) -> dict[str, tuple[str, Any]]:
         """Every live record of `resource` as the emulator lists it to staff1 (or the holder

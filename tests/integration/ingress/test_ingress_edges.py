@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from chronobridge.ingress import SignatureMode
 from chronobridge.store import Inbox, KeyRing, open_database
 from chronobridge.web import ServeOptions, create_app
+from support import sql
 from support.ingress import (
     HOOK,
     SECRET,
@@ -48,13 +48,8 @@ def _messages(count: int) -> list[str]:
 
 
 def _refusals(url: str) -> list[tuple[str, str | None, int]]:
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT reason, event, count FROM webhook_refusals"))
-            return [(row[0], row[1], row[2]) for row in rows]
-    finally:
-        engine.dispose()
+    found = sql.rows(url, "SELECT reason, event, count FROM webhook_refusals")
+    return [(row[0], row[1], row[2]) for row in found]
 
 
 def _wal_size(url: str) -> int:

@@ -16,16 +16,15 @@ import logging
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from chronobridge.catalog import CATALOG
 from chronobridge.ingress._refusals import MAX_KEYS
 from chronobridge.store import KeyRing, open_database
 from chronobridge.web import ServeOptions, create_app
+from support import sql
 from support.forgeries import Forger, Forgery
 from support.ingress import SECRET, inbox_count, job_count, register_app, started_hub
 from support.servers import running_server
@@ -96,7 +95,7 @@ async def test_ten_thousand_forgeries_in_process(
 def _assert_bounded_refusals(url: str, *, refused: int) -> None:
     """Each refusal counted once, in at most MAX_KEYS rows per minute, with names and codes
     only (a 405 is the framework's, before the receiver: not counted)."""
-    rows = _rows(url, "SELECT minute, reason, event, count FROM webhook_refusals")
+    rows = sql.rows(url, "SELECT minute, reason, event, count FROM webhook_refusals")
     assert sum(row[3] for row in rows) == refused
     minutes = {row[0] for row in rows}
     assert len(rows) <= len(minutes) * (MAX_KEYS + 20), len(rows)
@@ -125,12 +124,3 @@ async def test_forgeries_over_a_real_socket(
     assert job_count(database_url) == 0
     assert _leaks(caplog.text, forgeries) == []
     _assert_bounded_refusals(database_url, refused=400 - Counter(statuses)[405])
-
-
-def _rows(url: str, query: str) -> list[Any]:
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(sa.text(query)).all())
-    finally:
-        engine.dispose()

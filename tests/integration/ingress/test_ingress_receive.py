@@ -11,6 +11,7 @@ import pytest
 
 from chronobridge.ingress import SignatureMode, verification_token
 from chronobridge.store import Inbox, KeyRing
+from support import sql
 from support.ingress import (
     HOOK,
     SECRET,
@@ -45,15 +46,7 @@ async def test_a_delivery_is_stored_encrypted_with_its_job(
 
 
 def _raw_inbox(url: str) -> bytes:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url.replace("+aiosqlite", ""))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT * FROM webhook_deliveries")).all()
-    finally:
-        engine.dispose()
-    return repr(rows).encode()
+    return repr(sql.rows(url, "SELECT * FROM webhook_deliveries")).encode()
 
 
 async def test_redeliveries_are_answered_200_and_stored_once(
